@@ -1,0 +1,5 @@
+"""ccci-tui: diagnose drift in Co-op Cloud recipe upgrades on Docker Swarm."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

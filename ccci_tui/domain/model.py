@@ -1,0 +1,203 @@
+"""Frozen observation model: what the sources produce and everything else reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# UpdateStatus.State values the engine uses (swarmkit api.UpdateStatus_UpdateState).
+UPDATING = "updating"
+PAUSED = "paused"
+COMPLETED = "completed"
+ROLLBACK_STARTED = "rollback_started"
+ROLLBACK_PAUSED = "rollback_paused"
+ROLLBACK_COMPLETED = "rollback_completed"
+UPDATE_STATES = (UPDATING, PAUSED, COMPLETED, ROLLBACK_STARTED, ROLLBACK_PAUSED, ROLLBACK_COMPLETED)
+
+# Task states in lifecycle order (swarmkit api.TaskState); terminal ones end a task.
+TASK_STATES = (
+    "new", "pending", "assigned", "accepted", "ready", "preparing", "starting", "running",
+    "complete", "shutdown", "failed", "rejected", "remove", "orphaned",
+)
+TERMINAL_TASK_STATES = frozenset({"complete", "shutdown", "failed", "rejected", "remove", "orphaned"})
+
+# Which spec a task ran.
+ROLE_CURRENT = "current"
+ROLE_PREVIOUS = "previous"
+ROLE_ATTEMPTED = "attempted"
+ROLE_OTHER = "other"
+
+_FAILED_TASK = re.compile(r"\btask ([a-z0-9]{10,})\b")
+
+
+def template_fingerprint(template: Mapping[str, Any] | None) -> str:
+    """Fingerprint of a task spec: the service's TaskTemplate minus `Runtime` equals a task's Spec."""
+    if not template:
+        return ""
+    reduced = {k: v for k, v in template.items() if k != "Runtime"}
+    blob = json.dumps(reduced, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class UpdatePolicy:
+    """A live spec's UpdateConfig or RollbackConfig (engine units: seconds, not nanoseconds)."""
+
+    parallelism: int = 1
+    delay_s: float = 0.0
+    failure_action: str = "pause"
+    monitor_s: float = 5.0
+    max_failure_ratio: float = 0.0
+    order: str = "stop-first"
+
+
+@dataclass(frozen=True)
+class SpecSummary:
+    """A service spec reduced to what drift diagnosis needs (no env values: they may be secret)."""
+
+    labels: Mapping[str, str]
+    image: str
+    template_fp: str
+    update_config: UpdatePolicy | None = None
+    rollback_config: UpdatePolicy | None = None
+    replicas: int | None = None  # None for global mode
+    mode: str = "replicated"
+    memory_limit: int | None = None
+    memory_reservation: int | None = None
+    healthcheck: tuple[str, ...] | None = None
+    monitor_hint_s: float | None = None  # start_period + interval x retries, when a healthcheck exists
+
+    def label(self, key: str) -> str | None:
+        return self.labels.get(key)
+
+
+@dataclass(frozen=True)
+class UpdateStatus:
+    """The service's UpdateStatus; absent (None on the service) after any spec write until `updating`."""
+
+    state: str
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    message: str = ""
+
+    @property
+    def failed_task_id(self) -> str | None:
+        """Task id named by a rollback or pause message, e.g. `...early termination of task abc`."""
+        m = _FAILED_TASK.search(self.message or "")
+        return m.group(1) if m else None
+
+    @property
+    def rollback(self) -> bool:
+        return self.state.startswith("rollback_")
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """One task as the engine reports it, plus its container's OOM flag and memory when readable."""
+
+    id: str
+    slot: int | None
+    node_id: str
+    desired: str
+    state: str
+    message: str = ""
+    err: str | None = None
+    exit_code: int | None = None  # only once the task is terminal
+    container_id: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None  # Status.Timestamp: when `state` was reached
+    spec_fp: str = ""
+    role: str = ROLE_OTHER
+    oom_killed: bool | None = None  # None: container not on this node or gone
+    memory_bytes: int | None = None  # in use (usage minus inactive file) when last read
+    memory_limit: int | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_TASK_STATES
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """One read of a service: identity, spec, previous spec and update status."""
+
+    id: str
+    name: str
+    stack: str
+    index: int
+    spec: SpecSummary
+    previous_spec: SpecSummary | None = None
+    update_status: UpdateStatus | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Service and tasks read together at `at`; `service` None means the service is gone."""
+
+    at: datetime
+    service: ServiceState | None
+    tasks: tuple[TaskState, ...] = ()
+    error: str | None = None  # set when the read failed; the rest is then the last good state
+
+    def task(self, task_id: str) -> TaskState | None:
+        for t in self.tasks:
+            if t.id == task_id or (len(task_id) >= 10 and t.id.startswith(task_id)):
+                return t
+        return None
+
+
+@dataclass(frozen=True)
+class Event:
+    """An engine event reduced to what the timeline uses."""
+
+    at: datetime
+    type: str  # "service" or "container"
+    action: str  # update, create, remove, oom, die, kill, health_status: unhealthy, ...
+    service: str = ""
+    task_id: str = ""
+    container_id: str = ""
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """A git tag and the commit it points to."""
+
+    name: str
+    sha: str
+    annotated: bool = True
+
+
+@dataclass(frozen=True)
+class RecipeState:
+    """A recipe repo's git state as read without changing it."""
+
+    path: str
+    head_sha: str
+    head_subject: str = ""
+    describe: str | None = None
+    tags: tuple[TagInfo, ...] = ()  # newest version first
+    untracked: tuple[str, ...] = ()
+    modified: tuple[str, ...] = ()
+    shallow: bool = False
+    branch: str | None = None  # None when HEAD is detached
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.untracked or self.modified)
+
+    def tags_at(self, sha: str) -> tuple[str, ...]:
+        """Names of tags on the commit `sha` (full or abbreviated)."""
+        sha = sha.lower()
+        return tuple(t.name for t in self.tags if t.sha.startswith(sha) or sha.startswith(t.sha))

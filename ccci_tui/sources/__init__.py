@@ -1,0 +1,1 @@
+"""Blocking I/O behind small interfaces: swarm, recipe repo, recordings, abra layout."""

@@ -1,0 +1,1 @@
+"""Textual front end (not built yet: see the TUI issue)."""

@@ -1,0 +1,1 @@
+"""The one place that changes a swarm; callers must have the user's explicit consent."""

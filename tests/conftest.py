@@ -1,0 +1,114 @@
+"""Shared fixtures: the lab swarm, unique stacks that are always removed, throwaway recipes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tests.support.recipes import LAB_IMAGE, Recipe, build_recipe
+
+REFERENCE = Path(__file__).parent / "fixtures" / "swarm-lab"
+
+
+@cache
+def lab_problem() -> str | None:
+    """None when the lab swarm is usable, else one line saying why not."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        info = client.info()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no lab"
+        return f"no Docker daemon reachable ({type(exc).__name__}); run scripts/swarm-lab up as root"
+    swarm = info.get("Swarm") or {}
+    if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
+        return "the Docker daemon is not a swarm manager; run scripts/swarm-lab up"
+    try:
+        client.images.get(LAB_IMAGE)
+    except Exception:  # noqa: BLE001
+        return f"image {LAB_IMAGE} missing; run scripts/swarm-lab up"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("live") is None:
+        return
+    problem = lab_problem()
+    if problem is None:
+        return
+    if os.environ.get("CCCI_REQUIRE_SWARM") == "1":
+        pytest.fail(f"live test needs the lab swarm (CCCI_REQUIRE_SWARM=1): {problem}", pytrace=False)
+    pytest.skip(f"live tests skipped: {problem}")
+
+
+class Swarm:
+    """A docker client on the lab swarm and a factory of unique stack names."""
+
+    def __init__(self) -> None:
+        import docker
+
+        self.client = docker.from_env(timeout=30)
+        self.stacks: list[str] = []
+
+    def new_stack(self, prefix: str = "ccci-t") -> str:
+        name = f"{prefix}{uuid.uuid4().hex[:8]}"
+        self.stacks.append(name)
+        return name
+
+    def service(self, stack: str, name: str = "app") -> dict:
+        return self.client.api.inspect_service(f"{stack}_{name}")
+
+    def tasks(self, stack: str, name: str = "app") -> list[dict]:
+        return self.client.api.tasks(filters={"service": f"{stack}_{name}"})
+
+    def wait_for(self, stack: str, predicate, timeout: float = 60.0, name: str = "app") -> dict:
+        """Poll the service until `predicate(service, tasks)` holds; returns the service."""
+        deadline = time.monotonic() + timeout
+        svc: dict = {}
+        while time.monotonic() < deadline:
+            svc = self.service(stack, name)
+            if predicate(svc, self.tasks(stack, name)):
+                return svc
+            time.sleep(0.25)
+        raise AssertionError(f"timed out after {timeout}s; last UpdateStatus: {svc.get('UpdateStatus')}")
+
+    def remove_all(self) -> None:
+        for stack in self.stacks:
+            subprocess.run(["docker", "stack", "rm", stack], capture_output=True, timeout=60, check=False)
+        deadline = time.monotonic() + 60
+        for stack in self.stacks:
+            label = f"com.docker.stack.namespace={stack}"
+            while time.monotonic() < deadline and self.client.containers.list(all=True, filters={"label": label}):
+                time.sleep(0.3)
+            for vol in self.client.volumes.list(filters={"label": label}):
+                try:
+                    vol.remove(force=True)
+                except Exception:  # noqa: BLE001 - best effort; reported by the next run's leftovers
+                    pass
+        self.client.close()
+
+
+@pytest.fixture
+def swarm() -> Iterator[Swarm]:
+    lab = Swarm()
+    try:
+        yield lab
+    finally:
+        lab.remove_all()
+
+
+@pytest.fixture
+def recipe_repo(tmp_path: Path):
+    """Factory: `recipe_repo(head_script="contention"|"oom"|"base", memory=None)` -> Recipe."""
+
+    def make(**kwargs) -> Recipe:
+        return build_recipe(tmp_path / uuid.uuid4().hex[:6], **kwargs)
+
+    return make

@@ -1,0 +1,148 @@
+"""Throwaway Co-op Cloud-style recipe repos, built with GitPython, for unit and live tests."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import git
+import yaml
+
+LAB_IMAGE = "ccci-lab/busybox:1"
+BASE_TAG = "0.7.0+3.3.1"
+HEAD_SUBJECT = "chore: upgrade to 0.9.0+3.5.0"
+
+# The app holds a lock file on a shared volume and is healthy only while it owns it; the old
+# task releases it on SIGTERM. Written with $$ because compose interpolates `$`.
+_LOCK_PROLOGUE = "trap 'rm -f /data/owner; exit 0' TERM; "
+_CLAIM = "echo $$HOSTNAME > /data/owner; touch /tmp/ok; while true; do sleep 1; done"
+_OWNED_ELSEWHERE = '[ -s /data/owner ] && [ "$$(cat /data/owner)" != "$$HOSTNAME" ]'
+
+SCRIPTS = {
+    # base: claims the lock unconditionally
+    "base": _LOCK_PROLOGUE + _CLAIM,
+    # contention: waits for the lock and never turns healthy while another task holds it
+    "contention": _LOCK_PROLOGUE
+    + f"while {_OWNED_ELSEWHERE}; do sleep 0.2; done; "
+    + _CLAIM,
+    # oom: while another task holds the lock, needs more memory than the 32M limit (LAB.md)
+    "oom": _LOCK_PROLOGUE
+    + f"if {_OWNED_ELSEWHERE}; then sleep 1; dd if=/dev/zero bs=1M count=300 | tail || exit 137; fi; "
+    + _CLAIM,
+}
+
+
+def compose_text(
+    version: str,
+    script: str,
+    app_version: str,
+    order: str = "start-first",
+    failure_action: str = "rollback",
+    monitor: str = "5s",
+    memory: str | None = None,
+) -> str:
+    """The recipe's compose.yml: one `app` service with abra's version label and update_config."""
+    deploy: dict = {
+        "replicas": 1,
+        "labels": [f"coop-cloud.${{STACK_NAME}}.version={version}"],
+        "update_config": {
+            "parallelism": 1,
+            "failure_action": failure_action,
+            "order": order,
+            "monitor": monitor,
+        },
+    }
+    if memory:
+        deploy["resources"] = {"limits": {"memory": memory}}
+    doc = {
+        "version": "3.8",
+        "services": {
+            "app": {
+                "image": f"${{IMAGE:-{LAB_IMAGE}}}",
+                "command": ["sh", "-c", SCRIPTS[script]],
+                "environment": [f"APP_VERSION={app_version}", "DOMAIN=${DOMAIN:-example.test}"],
+                "volumes": ["data:/data"],
+                "healthcheck": {
+                    "test": ["CMD", "test", "-f", "/tmp/ok"],
+                    "interval": "1s",
+                    "timeout": "1s",
+                    "retries": 3,
+                    "start_period": "1s",
+                },
+                "deploy": deploy,
+            }
+        },
+        "volumes": {"data": {}},
+    }
+    return yaml.safe_dump(doc, sort_keys=False, width=1000)
+
+
+OVERLAY = textwrap.dedent(
+    """\
+    version: "3.8"
+    services:
+      app:
+        environment:
+          - OVERLAY=lab
+        deploy:
+          labels:
+            - "coop-cloud.${STACK_NAME}.overlay=lab"
+    """
+)
+
+
+@dataclass
+class Recipe:
+    """A recipe repo and the commits of interest."""
+
+    path: Path
+    repo: git.Repo
+    base: str  # commit of BASE_TAG
+    head: str  # HEAD, nine commits past BASE_TAG
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def commit_file(self, name: str, text: str, message: str) -> str:
+        (self.path / name).write_text(text)
+        self.repo.index.add([name])
+        return self.repo.index.commit(message).hexsha
+
+
+def build_recipe(
+    root: Path,
+    head_script: str = "contention",
+    memory: str | None = None,
+    head_order: str = "start-first",
+    name: str = "discourse",
+) -> Recipe:
+    """Build a recipe repo: two annotated release tags, then nine commits up to the head."""
+    path = root / name
+    path.mkdir(parents=True)
+    repo = git.Repo.init(path, initial_branch="main")
+    with repo.config_writer() as cw:
+        cw.set_value("user", "name", "Recipe Maintainer")
+        cw.set_value("user", "email", "maintainer@example.test")
+        cw.set_value("commit", "gpgsign", "false")
+        cw.set_value("tag", "gpgsign", "false")
+    recipe = Recipe(path=path, repo=repo, base="", head="")
+    (path / ".gitignore").write_text("*.swp\n")
+    repo.index.add([".gitignore"])
+    recipe.commit_file("compose.lab.yml", OVERLAY, "add lab overlay")
+    recipe.commit_file(
+        "compose.yml", compose_text("0.6.0+3.2.0", "base", "3.2.0", memory=memory), "release 0.6.0+3.2.0"
+    )
+    repo.create_tag("0.6.0+3.2.0", message="0.6.0+3.2.0")
+    recipe.tags["0.6.0+3.2.0"] = repo.head.commit.hexsha
+    recipe.base = recipe.commit_file(
+        "compose.yml", compose_text(BASE_TAG, "base", "3.3.1", memory=memory), f"release {BASE_TAG}"
+    )
+    repo.create_tag(BASE_TAG, message=BASE_TAG)
+    recipe.tags[BASE_TAG] = recipe.base
+    for i in range(1, 9):
+        recipe.commit_file("README.md", f"# {name}\n\nchange {i}\n", f"docs: note {i}")
+    recipe.head = recipe.commit_file(
+        "compose.yml",
+        compose_text("0.9.0+3.5.0", head_script, "3.5.0", order=head_order, memory=memory),
+        HEAD_SUBJECT,
+    )
+    return recipe
