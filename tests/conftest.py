@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -88,10 +89,8 @@ class Swarm:
             while time.monotonic() < deadline and self.client.containers.list(all=True, filters={"label": label}):
                 time.sleep(0.3)
             for vol in self.client.volumes.list(filters={"label": label}):
-                try:
+                with contextlib.suppress(Exception):  # best effort: a leftover volume harms nothing
                     vol.remove(force=True)
-                except Exception:  # noqa: BLE001 - best effort; reported by the next run's leftovers
-                    pass
         self.client.close()
 
 

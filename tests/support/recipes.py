@@ -26,9 +26,10 @@ SCRIPTS = {
     "contention": _LOCK_PROLOGUE
     + f"while {_OWNED_ELSEWHERE}; do sleep 0.2; done; "
     + _CLAIM,
-    # oom: while another task holds the lock, needs more memory than the 32M limit (LAB.md)
+    # oom: while another task holds the lock, needs more memory than the 32M limit (LAB.md); the
+    # 2 s before the allocation leave one ~1 s stats read room to see the task alive
     "oom": _LOCK_PROLOGUE
-    + f"if {_OWNED_ELSEWHERE}; then sleep 1; dd if=/dev/zero bs=1M count=300 | tail || exit 137; fi; "
+    + f"if {_OWNED_ELSEWHERE}; then sleep 2; dd if=/dev/zero bs=1M count=300 | tail || exit 137; fi; "
     + _CLAIM,
 }
 

@@ -1,0 +1,543 @@
+"""Compose files -> effective per-service deploy policy: interpolated, merged, defaults marked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import yaml
+
+from ccci_tui.domain.model import UpdatePolicy
+
+T = TypeVar("T")
+
+DEFAULT_CHAIN = ("compose.yml",)
+# docker/cli interpolates only these top-level sections; `x-` extensions stay literal.
+_INTERPOLATED = ("services", "networks", "volumes", "secrets", "configs")
+_MAX_NS = 2**63 - 1  # Go's time.Duration and go-units both stop at int64
+_UPDATE_ORDERS = ("stop-first", "start-first")
+_FAILURE_ACTIONS = ("pause", "continue", "rollback")
+_MODES = ("replicated", "global", "replicated-job", "global-job")
+_BARE_SECONDS = "a bare number, read as seconds; docker stack deploy wants a unit such as 5s"
+
+
+class ComposeError(ValueError):
+    """A compose file or value is unusable; the message names the file and the key path."""
+
+    def __init__(self, problem: str, file: str = "", path: str = "") -> None:
+        self.problem, self.file, self.path = problem, file, path
+        super().__init__(": ".join(p for p in (file, path, problem) if p))
+
+    def located(self, file: str, path: str) -> ComposeError:
+        """The same error with a file and key path, keeping any location it already has."""
+        return ComposeError(self.problem, self.file or file, self.path or path)
+
+
+@dataclass(frozen=True)
+class Field(Generic[T]):
+    """An effective value and whether the compose file set it (False: the engine default)."""
+
+    value: T
+    explicit: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class UpdateConfigPolicy:
+    """`deploy.update_config` or `deploy.rollback_config`, each field marked explicit or default."""
+
+    parallelism: Field[int]
+    delay_s: Field[float]
+    failure_action: Field[str]
+    monitor_s: Field[float]
+    max_failure_ratio: Field[float]
+    order: Field[str]
+
+    def fields(self) -> dict[str, Field[Any]]:
+        """Fields by their compose key, in compose order."""
+        return {
+            "parallelism": self.parallelism, "delay": self.delay_s,
+            "failure_action": self.failure_action, "monitor": self.monitor_s,
+            "max_failure_ratio": self.max_failure_ratio, "order": self.order,
+        }
+
+    def to_update_policy(self) -> UpdatePolicy:
+        """The same values in the live-spec model, for comparing with a deployed service."""
+        return UpdatePolicy(
+            self.parallelism.value, self.delay_s.value, self.failure_action.value,
+            self.monitor_s.value, self.max_failure_ratio.value, self.order.value,
+        )
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """A service healthcheck; unset fields carry docker's defaults."""
+
+    test: Field[tuple[str, ...]]
+    interval_s: Field[float]
+    timeout_s: Field[float]
+    retries: Field[int]
+    start_period_s: Field[float]
+    disabled: bool = False
+
+    @property
+    def health_window_s(self) -> float:
+        """Time the healthcheck may take to decide: start_period + interval x retries."""
+        return self.start_period_s.value + self.interval_s.value * self.retries.value
+
+    def fields(self) -> dict[str, Field[Any]]:
+        """Fields by their compose key."""
+        return {
+            "test": self.test, "interval": self.interval_s, "timeout": self.timeout_s,
+            "retries": self.retries, "start_period": self.start_period_s,
+        }
+
+
+@dataclass(frozen=True)
+class Port:
+    """A published port; short-form ports publish in ingress mode."""
+
+    target: int
+    published: int | None
+    protocol: str = "tcp"
+    mode: str = "ingress"
+
+    def __str__(self) -> str:
+        published = "" if self.published is None else f"{self.published}:"
+        return f"{published}{self.target}/{self.protocol} {self.mode}"
+
+
+@dataclass(frozen=True)
+class ServicePolicy:
+    """One service's effective deploy policy; env values are left out (they may be secret)."""
+
+    name: str
+    image: str | None
+    labels: Mapping[str, str]
+    update_config: UpdateConfigPolicy
+    rollback_config: UpdateConfigPolicy
+    rollback_config_set: bool
+    healthcheck: Healthcheck | None
+    memory_limit: int | None
+    memory_reservation: int | None
+    ports: tuple[Port, ...]
+    replicas: int | None  # None in global mode
+    mode: str
+    env_keys: tuple[str, ...]
+    update_config_set: bool = False
+
+
+@dataclass(frozen=True)
+class ComposePolicy:
+    """All services of a merged compose chain and the files it came from."""
+
+    services: Mapping[str, ServicePolicy]
+    files: tuple[str, ...]
+    unset_variables: tuple[str, ...] = ()  # interpolated as "" like docker, which only warns
+
+
+def parse_compose_file_chain(value: str | None, separator: str = ":") -> tuple[str, ...]:
+    """Split a COMPOSE_FILE value into its chain of file names; None or empty means compose.yml."""
+    parts = tuple(p.strip() for p in (value or "").split(separator) if p.strip())
+    return parts or DEFAULT_CHAIN
+
+
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_UNIT_NS = {"ns": 1, "us": 10**3, "\u00b5s": 10**3, "\u03bcs": 10**3, "ms": 10**6,
+            "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds in a Go duration ("1m30s", "500ms"); a bare number is read as seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ComposeError(f"{value!r} is not a duration")
+    if isinstance(value, str):
+        text = value.strip()
+        ns = 0.0
+        if text != "0":
+            pos = 0
+            for m in _DURATION_PART.finditer(text):
+                if m.start() != pos:
+                    break
+                ns += float(m.group(1)) * _UNIT_NS[m.group(2)]
+                pos = m.end()
+            if pos == 0 or pos != len(text):
+                raise ComposeError(f"{value!r} is not a duration (expected e.g. 5s, 1m30s, 500ms)")
+        seconds = ns / 1e9
+    elif isinstance(value, int) and abs(value) > _MAX_NS:
+        seconds = float("inf")  # float() of a huge int raises instead of saturating
+    else:
+        seconds = float(value)
+    if seconds != seconds or seconds < 0 or seconds * 1e9 > _MAX_NS:
+        raise ComposeError(f"{value!r} is not a duration between 0 and 292 years")
+    return seconds
+
+
+_BYTES = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?([kmgtp])?i?b?", re.IGNORECASE)
+_BYTE_UNITS = {"k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def parse_bytes(value: object) -> int:
+    """Bytes in a compose size ("32M", "1.5G", "512m", plain int); units are powers of 1024."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ComposeError(f"{value!r} is not a byte size")
+    if isinstance(value, int):
+        size = value
+    else:
+        m = _BYTES.fullmatch(value.strip())
+        if m is None:
+            raise ComposeError(f"{value!r} is not a byte size (expected e.g. 32M, 1g, 512m)")
+        unit = m.group(2)
+        scaled = float(m.group(1)) * 1024 ** (_BYTE_UNITS[unit.lower()] if unit else 0)
+        size = int(scaled) if scaled <= _MAX_NS else _MAX_NS + 1
+    if not 0 <= size <= _MAX_NS:
+        raise ComposeError(f"{value!r} is not a byte size between 0 and 8 EiB")
+    return size
+
+
+_TEMPLATE = re.compile(
+    r"\$(?:(?P<escaped>\$)|(?P<named>[_a-zA-Z][_a-zA-Z0-9]*)"
+    r"|\{(?P<braced>[_a-zA-Z][_a-zA-Z0-9]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|(?P<invalid>))"
+)
+
+
+def interpolate(text: str, env: Mapping[str, str], unset: set[str] | None = None) -> str:
+    """Substitute `${VAR}`, `$VAR`, `${VAR:-d}`, `${VAR-d}`, `${VAR:?e}`, `${VAR?e}`, `$$`."""
+    # As docker/cli's template package: an unset plain variable becomes "" (docker warns; we
+    # collect it in `unset`) and a default is taken literally, never interpolated again.
+
+    def substitute(m: re.Match[str]) -> str:
+        if m.group("escaped"):
+            return "$"
+        name = m.group("named") or m.group("braced")
+        if name is None:
+            raise ComposeError(f"invalid interpolation format in {text!r}")
+        op, arg, value = m.group("op"), m.group("arg") or "", env.get(name)
+        missing = value is None or (op is not None and op.startswith(":") and value == "")
+        if op in (":-", "-"):
+            return arg if missing else str(value)
+        if op in (":?", "?") and missing:
+            raise ComposeError(f"required variable {name} is missing a value: {arg}")
+        if value is None and unset is not None:
+            unset.add(name)
+        return value or ""
+
+    return _TEMPLATE.sub(substitute, text)
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _interpolate_tree(node: Any, env: Mapping[str, str], path: str, unset: set[str]) -> Any:
+    if isinstance(node, str):
+        try:
+            return interpolate(node, env, unset)
+        except ComposeError as exc:
+            raise exc.located("", path) from None
+    if isinstance(node, dict):
+        return {k: _interpolate_tree(v, env, _join(path, k), unset) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate_tree(v, env, f"{path}[{i}]", unset) for i, v in enumerate(node)]
+    return node
+
+
+def _as_mapping(value: Any, what: str) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ComposeError(f"expected a mapping, got {type(value).__name__}", path=what)
+    return value
+
+
+def _key_value_list(value: Any, path: str) -> Any:
+    """List form `KEY=value` (or bare `KEY`) -> mapping, so overlays merge by key as docker does."""
+    if not isinstance(value, list):
+        return value
+    out: dict[str, Any] = {}
+    for item in value:
+        if not isinstance(item, str | int | float):
+            raise ComposeError(f"list entry {item!r} is not KEY=value", path=path)
+        key, sep, val = str(item).partition("=")
+        out[key] = val if sep else None
+    return out
+
+
+def _load_file(name: str, text: str, env: Mapping[str, str], unset: set[str]) -> dict[Any, Any]:
+    """Parse, check and interpolate one file; list-form labels/environment become mappings."""
+    try:
+        doc = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise ComposeError(f"invalid YAML: {' '.join(str(exc).split())}", name) from None
+    if not isinstance(doc, dict):
+        raise ComposeError(f"top level must be a mapping, got {type(doc).__name__}", name)
+    try:
+        for section in _INTERPOLATED:
+            if section in doc:
+                doc[section] = _interpolate_tree(doc[section], env, section, unset)
+        services = _as_mapping(doc.get("services"), "services")
+        for sname, raw in list(services.items()):
+            path = f"services.{sname}"
+            svc = dict(_as_mapping(raw, path))
+            for key in ("labels", "environment"):
+                svc[key] = _key_value_list(svc.get(key), f"{path}.{key}")
+            if isinstance(svc.get("networks"), list):
+                svc["networks"] = {str(n): None for n in svc["networks"]}
+            if isinstance(svc.get("deploy"), dict):
+                labels = _key_value_list(svc["deploy"].get("labels"), f"{path}.deploy.labels")
+                svc["deploy"] = {**svc["deploy"], "labels": labels}
+            services[sname] = svc
+        doc["services"] = services
+    except ComposeError as exc:
+        raise exc.located(name, "") from None
+    return doc
+
+
+def _volume_target(item: Any) -> object:
+    if isinstance(item, dict):
+        return ("target", str(item.get("target")))
+    parts = str(item).split(":")
+    return ("target", parts[1] if len(parts) > 1 else parts[0])
+
+
+def _port_identity(item: Any) -> object:
+    try:
+        return tuple(_port_entry(item))
+    except ComposeError:
+        return repr(item)
+
+
+def _source(item: Any) -> object:
+    return ("source", str(item.get("source") if isinstance(item, dict) else item))
+
+
+# How `docker stack deploy` merges lists of one service across -c files; other lists append.
+_LIST_IDENTITY: dict[str, Callable[[Any], object]] = {
+    "ports": _port_identity, "volumes": _volume_target, "secrets": _source, "configs": _source,
+}
+_REPLACED = frozenset({"command", "entrypoint", "test"})
+
+
+def merge_tree(base: Any, over: Any, key: str = "") -> Any:
+    """Merge parsed compose `over` onto `base` as `docker stack deploy -c a -c b` does.
+
+    Mappings merge by key, later scalars win, `ports`/`volumes`/`secrets`/`configs` merge by
+    identity, `command`/`entrypoint`/healthcheck `test` are replaced and other lists append.
+    """
+    if over is None:
+        return base
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge_tree(base[k], v, str(k)) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(over, list) and key not in _REPLACED:
+        identity = _LIST_IDENTITY.get(key)
+        if identity is None:
+            return base + over
+        merged: dict[object, Any] = {}
+        for item in base + over:
+            merged[identity(item)] = item  # re-assigning keeps the first position
+        return list(merged.values())
+    return over
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ComposeError(f"{value!r} is not a non-negative integer")
+    return value
+
+
+def _float(value: Any) -> float:
+    try:
+        number = float(value) if isinstance(value, int | float | str) else None
+    except (ValueError, OverflowError):
+        number = None
+    if number is None or isinstance(value, bool) or not 0 <= number < float("inf"):
+        raise ComposeError(f"{value!r} is not a non-negative number")
+    return number
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value not in choices:
+            raise ComposeError(f"{value!r} is not one of {', '.join(choices)}")
+        return str(value)
+
+    return convert
+
+
+def _get(raw: Mapping[Any, Any], key: str, path: str, convert: Callable[[Any], T]) -> T | None:
+    if raw.get(key) is None:
+        return None
+    try:
+        return convert(raw[key])
+    except ComposeError as exc:
+        raise exc.located("", _join(path, key)) from None
+
+
+def _field(
+    raw: Mapping[Any, Any], key: str, path: str, default: T, convert: Callable[[Any], T]
+) -> Field[T]:
+    value = _get(raw, key, path, convert)
+    if value is None:
+        return Field(default, False)
+    bare = convert is parse_duration and not isinstance(raw[key], str)
+    return Field(value, True, _BARE_SECONDS if bare else "")
+
+
+def _update_config(raw: Any, path: str) -> UpdateConfigPolicy:
+    m = _as_mapping(raw, path)
+    monitor = _field(m, "monitor", path, 5.0, parse_duration)
+    if monitor.explicit and monitor.value == 0:
+        # The engine treats a zero monitor as unset (moby daemon/cluster/convert/service.go).
+        monitor = Field(5.0, True, "0 means the engine default, 5s")
+    return UpdateConfigPolicy(
+        parallelism=_field(m, "parallelism", path, 1, _int),
+        delay_s=_field(m, "delay", path, 0.0, parse_duration),
+        failure_action=_field(m, "failure_action", path, "pause", _choice(_FAILURE_ACTIONS)),
+        monitor_s=monitor,
+        max_failure_ratio=_field(m, "max_failure_ratio", path, 0.0, _float),
+        order=_field(m, "order", path, "stop-first", _choice(_UPDATE_ORDERS)),
+    )
+
+
+def _test(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return ("CMD-SHELL", value)
+    if isinstance(value, list) and value:
+        return tuple(str(v) for v in value)
+    raise ComposeError(f"{value!r} is not a healthcheck test (a string or a non-empty list)")
+
+
+def _healthcheck(raw: Any, path: str) -> Healthcheck | None:
+    if raw is None:
+        return None
+    m = _as_mapping(raw, path)
+    inherited: tuple[str, ...] = ()  # no test: the image's HEALTHCHECK applies
+    test = _field(m, "test", path, inherited, _test)
+    return Healthcheck(
+        test=test,
+        interval_s=_field(m, "interval", path, 30.0, parse_duration),
+        timeout_s=_field(m, "timeout", path, 30.0, parse_duration),
+        retries=_field(m, "retries", path, 3, _int),
+        start_period_s=_field(m, "start_period", path, 0.0, parse_duration),
+        disabled=m.get("disable") is True or test.value[:1] == ("NONE",),
+    )
+
+
+def _port_number(text: str) -> list[int]:
+    low, _, high = text.partition("-")
+    if not _DIGITS.fullmatch(low) or not (_DIGITS.fullmatch(high) or not high):
+        raise ComposeError(f"{text!r} is not a port or port range")
+    first, last = int(low), int(high or low)
+    if not 0 < first <= last <= 65535:
+        raise ComposeError(f"{text!r} is not a port or port range in 1-65535")
+    return list(range(first, last + 1))
+
+
+def _port_entry(item: Any) -> list[Port]:
+    """One `ports` entry: short form ("8080:80/udp", ranges) or long form (a mapping)."""
+    if isinstance(item, dict):
+        published = item.get("published")
+        return [Port(
+            target=_port_number(str(_int(item.get("target"))))[0],
+            published=None if published in (None, "") else _port_number(str(_int(published)))[0],
+            protocol=_choice(("tcp", "udp", "sctp"))(item.get("protocol", "tcp")),
+            mode=_choice(("ingress", "host"))(item.get("mode", "ingress")),
+        )]
+    if isinstance(item, bool) or not isinstance(item, int | str):
+        raise ComposeError(f"{item!r} is not a port")
+    spec, _, protocol = str(item).partition("/")
+    parts = spec.rsplit(":", 2)
+    targets = _port_number(parts[-1])
+    hosts: list[int | None] = [None] * len(targets)
+    if len(parts) > 1 and parts[-2]:
+        hosts = list(_port_number(parts[-2]))
+        if len(hosts) != len(targets):
+            raise ComposeError(f"{item!r}: published and target ranges differ in length")
+    proto = _choice(("tcp", "udp", "sctp"))(protocol or "tcp")
+    return [Port(t, h, proto, "ingress") for t, h in zip(targets, hosts, strict=True)]
+
+
+def _ports(raw: Any, path: str) -> tuple[Port, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ComposeError(f"expected a list, got {type(raw).__name__}", path=path)
+    ports: list[Port] = []
+    for i, item in enumerate(raw):
+        try:
+            ports.extend(_port_entry(item))
+        except ComposeError as exc:
+            raise exc.located("", f"{path}[{i}]") from None
+    return tuple(ports)
+
+
+def _label_value(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _service(name: str, raw: dict[Any, Any]) -> ServicePolicy:
+    path = f"services.{name}"
+    deploy = _as_mapping(raw.get("deploy"), f"{path}.deploy")
+    dpath, epath = f"{path}.deploy", f"{path}.environment"
+    resources = _as_mapping(deploy.get("resources"), f"{dpath}.resources")
+    limits = _as_mapping(resources.get("limits"), f"{dpath}.resources.limits")
+    reservations = _as_mapping(resources.get("reservations"), f"{dpath}.resources.reservations")
+    mode = _get(deploy, "mode", dpath, _choice(_MODES)) or "replicated"
+    replicas = _get(deploy, "replicas", dpath, _int)
+    labels = _as_mapping(deploy.get("labels"), f"{dpath}.labels")
+    image = raw.get("image")
+    return ServicePolicy(
+        name=name,
+        image=None if image is None else str(image),
+        labels={str(k): _label_value(v) for k, v in labels.items()},
+        update_config=_update_config(deploy.get("update_config"), f"{dpath}.update_config"),
+        rollback_config=_update_config(deploy.get("rollback_config"), f"{dpath}.rollback_config"),
+        rollback_config_set=deploy.get("rollback_config") is not None,
+        healthcheck=_healthcheck(raw.get("healthcheck"), f"{path}.healthcheck"),
+        memory_limit=_get(limits, "memory", f"{dpath}.resources.limits", parse_bytes),
+        memory_reservation=_get(
+            reservations, "memory", f"{dpath}.resources.reservations", parse_bytes
+        ),
+        ports=_ports(raw.get("ports"), f"{path}.ports"),
+        replicas=None if mode.startswith("global") else (1 if replicas is None else replicas),
+        mode=mode,
+        env_keys=tuple(sorted(str(k) for k in _as_mapping(raw.get("environment"), epath))),
+        update_config_set=deploy.get("update_config") is not None,
+    )
+
+
+def _services(doc: Mapping[Any, Any], file: str) -> dict[str, ServicePolicy]:
+    try:
+        services = _as_mapping(doc.get("services"), "services")
+        return {str(n): _service(str(n), s) for n, s in services.items()}
+    except ComposeError as exc:
+        raise exc.located(file, "") from None
+
+
+def load_policy(files: Sequence[tuple[str, str]], env: Mapping[str, str]) -> ComposePolicy:
+    """Effective policy of a compose chain: (file name, YAML text) pairs in COMPOSE_FILE order.
+
+    `env` supplies interpolation (callers include STACK_NAME); its values never reach the result.
+    """
+    if not files:
+        raise ComposeError("no compose files given")
+    unset: set[str] = set()
+    merged: dict[Any, Any] = {}
+    for name, text in files:
+        doc = _load_file(name, text, env, unset)
+        _services(doc, name)  # validate each file alone so an error names the file that has it
+        merged = merge_tree(merged, doc, "")
+    names = tuple(name for name, _ in files)
+    return ComposePolicy(_services(merged, "+".join(names)), names, tuple(sorted(unset)))

@@ -1,0 +1,178 @@
+"""Engine API JSON (service inspect, task list, events) to the frozen domain model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ccci_tui.domain.model import (
+    ROLE_CURRENT,
+    ROLE_OTHER,
+    ROLE_PREVIOUS,
+    TERMINAL_TASK_STATES,
+    Event,
+    ServiceState,
+    SpecSummary,
+    TaskState,
+    UpdatePolicy,
+    UpdateStatus,
+    template_fingerprint,
+)
+from ccci_tui.domain.times import from_nanos, nanos_to_seconds, parse_engine_time
+
+STACK_LABEL = "com.docker.stack.namespace"
+_CONTAINER_ATTRS = frozenset(
+    {"exitCode", "signal", "image", "com.docker.swarm.node.id", "com.docker.swarm.service.id", STACK_LABEL}
+)
+# Docker's healthcheck defaults when a field is zero or absent.
+_HC_INTERVAL_S, _HC_RETRIES = 30.0, 3
+
+
+def _dict(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def update_policy(raw: object) -> UpdatePolicy | None:
+    """An UpdateConfig/RollbackConfig; absent fields take the engine's defaults."""
+    if not isinstance(raw, Mapping):
+        return None
+    return UpdatePolicy(
+        parallelism=int(raw.get("Parallelism", 0) or 0),
+        delay_s=nanos_to_seconds(raw.get("Delay"), 0.0),
+        failure_action=str(raw.get("FailureAction") or "pause"),
+        monitor_s=nanos_to_seconds(raw.get("Monitor"), 5.0) or 5.0,
+        max_failure_ratio=float(raw.get("MaxFailureRatio", 0) or 0),
+        order=str(raw.get("Order") or "stop-first"),
+    )
+
+
+def spec_summary(spec: object) -> SpecSummary:
+    """Reduce a service Spec (or PreviousSpec) to what diagnosis needs; env values are dropped."""
+    spec = _dict(spec)
+    template = _dict(spec.get("TaskTemplate"))
+    container = _dict(template.get("ContainerSpec"))
+    resources = _dict(template.get("Resources"))
+    mode = _dict(spec.get("Mode"))
+    health = _dict(container.get("Healthcheck"))
+    test = health.get("Test")
+    hint = None
+    if isinstance(test, list) and test and test[0] != "NONE":
+        interval = nanos_to_seconds(health.get("Interval")) or _HC_INTERVAL_S
+        retries = int(health.get("Retries") or _HC_RETRIES)
+        hint = nanos_to_seconds(health.get("StartPeriod")) + interval * retries
+    replicated = _dict(mode.get("Replicated"))
+    is_global = "Global" in mode
+    return SpecSummary(
+        labels=dict(_dict(spec.get("Labels"))),
+        image=str(container.get("Image", "")),
+        template_fp=template_fingerprint(template),
+        update_config=update_policy(spec.get("UpdateConfig")),
+        rollback_config=update_policy(spec.get("RollbackConfig")),
+        replicas=None if is_global else int(replicated.get("Replicas", 1) or 0),
+        mode="global" if is_global else "replicated",
+        memory_limit=_dict(resources.get("Limits")).get("MemoryBytes") or None,
+        memory_reservation=_dict(resources.get("Reservations")).get("MemoryBytes") or None,
+        healthcheck=tuple(str(x) for x in test) if isinstance(test, list) else None,
+        monitor_hint_s=hint,
+    )
+
+
+def update_status(raw: object) -> UpdateStatus | None:
+    """The service's UpdateStatus, or None when the engine reports none."""
+    raw = _dict(raw)
+    if not raw.get("State"):
+        return None
+    return UpdateStatus(
+        state=str(raw["State"]),
+        started_at=parse_engine_time(raw.get("StartedAt")),
+        completed_at=parse_engine_time(raw.get("CompletedAt")),
+        message=str(raw.get("Message", "")),
+    )
+
+
+def service_state(raw: Mapping[str, Any]) -> ServiceState:
+    """One `GET /services/{id}` answer."""
+    spec = _dict(raw.get("Spec"))
+    previous = raw.get("PreviousSpec")
+    return ServiceState(
+        id=str(raw.get("ID", "")),
+        name=str(spec.get("Name", "")),
+        stack=str(_dict(spec.get("Labels")).get(STACK_LABEL, "")),
+        index=int(_dict(raw.get("Version")).get("Index", 0)),
+        spec=spec_summary(spec),
+        previous_spec=spec_summary(previous) if isinstance(previous, Mapping) else None,
+        update_status=update_status(raw.get("UpdateStatus")),
+        created_at=parse_engine_time(raw.get("CreatedAt")),
+        updated_at=parse_engine_time(raw.get("UpdatedAt")),
+    )
+
+
+def task_state(raw: Mapping[str, Any], service: ServiceState | None) -> TaskState:
+    """One task from `GET /tasks`; its role compares its spec with the service's templates."""
+    status = _dict(raw.get("Status"))
+    cstatus = _dict(status.get("ContainerStatus"))
+    state = str(status.get("State", ""))
+    fp = template_fingerprint(_dict(raw.get("Spec")))
+    role = ROLE_OTHER
+    if service is not None:
+        if fp == service.spec.template_fp:
+            role = ROLE_CURRENT
+        elif service.previous_spec is not None and fp == service.previous_spec.template_fp:
+            role = ROLE_PREVIOUS
+    exit_code = cstatus.get("ExitCode") if state in TERMINAL_TASK_STATES else None
+    limits = _dict(_dict(_dict(raw.get("Spec")).get("Resources")).get("Limits"))
+    slot = raw.get("Slot")
+    return TaskState(
+        id=str(raw.get("ID", "")),
+        slot=int(slot) if isinstance(slot, int) else None,
+        node_id=str(raw.get("NodeID", "")),
+        desired=str(raw.get("DesiredState", "")),
+        state=state,
+        message=str(status.get("Message", "")),
+        err=str(status["Err"]) if status.get("Err") else None,
+        exit_code=int(exit_code) if isinstance(exit_code, int) else None,
+        container_id=str(cstatus.get("ContainerID", "")),
+        created_at=parse_engine_time(raw.get("CreatedAt")),
+        updated_at=parse_engine_time(status.get("Timestamp")),
+        spec_fp=fp,
+        role=role,
+        memory_limit=limits.get("MemoryBytes") or None,
+    )
+
+
+def event(raw: Mapping[str, Any]) -> Event | None:
+    """A `GET /events` message, or None for one the timeline does not use."""
+    kind = raw.get("Type")
+    if kind not in ("service", "container"):
+        return None
+    action = str(raw.get("Action", ""))
+    if action.startswith("exec_"):
+        return None  # healthcheck probes: one per interval, pure noise
+    actor = _dict(raw.get("Actor"))
+    attrs = {str(k): str(v) for k, v in _dict(actor.get("Attributes")).items()}
+    nanos = raw.get("timeNano")
+    at: datetime = from_nanos(nanos) if isinstance(nanos, int) else from_nanos(int(raw.get("time", 0)) * 10**9)
+    if kind == "service":
+        return Event(at=at, type="service", action=action, service=attrs.get("name", ""), attributes=attrs)
+    return Event(
+        at=at,
+        type="container",
+        action=action,
+        service=attrs.get("com.docker.swarm.service.name", ""),
+        task_id=attrs.get("com.docker.swarm.task.id", ""),
+        container_id=str(actor.get("ID", "")),
+        # container attributes carry every container label; keep only what the timeline reads
+        attributes={k: v for k, v in attrs.items() if k in _CONTAINER_ATTRS},
+    )
+
+
+def memory_in_use(stats: Mapping[str, Any]) -> int | None:
+    """Memory in use as `docker stats` shows it: usage minus inactive file (cgroup v1 or v2)."""
+    mem = _dict(stats.get("memory_stats"))
+    usage = mem.get("usage")
+    if not isinstance(usage, int):
+        return None
+    detail = _dict(mem.get("stats"))
+    inactive = detail.get("total_inactive_file", detail.get("inactive_file", 0))
+    return max(0, usage - int(inactive or 0))

@@ -1,0 +1,360 @@
+"""The live swarm through the docker SDK: stacks, services, one observation, memory, events."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from ccci_tui.domain.model import Event, Observation, ServiceState, TaskState
+from ccci_tui.sources import convert
+
+DEFAULT_TIMEOUT = 10.0
+STATS_WORKERS = 4
+_CACHE_MAX = 4096
+_CONTAINER_UP = frozenset({"starting", "running"})
+
+
+class SwarmError(RuntimeError):
+    """The swarm could not answer: the message says what was asked and of which daemon."""
+
+
+@dataclass(frozen=True)
+class StackSummary:
+    """A stack in the picker: its services and the most urgent update state among them."""
+
+    name: str
+    services: tuple[str, ...]
+    badge: str  # "updating", "rollback", "paused" or "ok"
+
+
+def resolve_endpoint(env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The daemon address and a label for it: DOCKER_HOST, else the current docker context."""
+    env = os.environ if env is None else env
+    host = env.get("DOCKER_HOST")
+    if host:
+        return host, host
+    import docker  # deferred: docker-py pulls in requests (~60 ms); the domain never needs it
+
+    try:
+        ctx = docker.ContextAPI.get_current_context()
+    except Exception as exc:  # noqa: BLE001 - a broken context file must not be a traceback
+        raise SwarmError(f"cannot read the current docker context: {exc}") from exc
+    host = getattr(ctx, "Host", None) or "unix:///var/run/docker.sock"
+    name = getattr(ctx, "Name", "default")
+    return host, host if name == "default" else f"context {name} ({host})"
+
+
+def _badge(states: Iterable[str | None]) -> str:
+    found = set(states)
+    if found & {"paused", "rollback_paused"}:
+        return "paused"
+    if found & {"rollback_started", "rollback_completed"}:
+        return "rollback"
+    if "updating" in found:
+        return "updating"
+    return "ok"
+
+
+class SwarmSource:
+    """Read-only access to one daemon; every call has a timeout and fails as SwarmError."""
+
+    def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if base_url is None:
+            base_url, self.label = resolve_endpoint()
+        else:
+            self.label = base_url
+        self.base_url = base_url
+        self.timeout = timeout
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._node_id: str | None = None
+        self._oom: OrderedDict[str, bool] = OrderedDict()  # terminal containers never change
+        self._memory: OrderedDict[str, int] = OrderedDict()  # last memory in use seen per container
+        self.api_calls = 0  # for the calls-per-refresh benchmark
+
+    def _new_client(self, timeout: float | None) -> Any:
+        import docker  # deferred: see resolve_endpoint
+
+        try:
+            return docker.DockerClient(
+                base_url=self.base_url,
+                timeout=timeout,
+                use_ssh_client=self.base_url.startswith("ssh://"),
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise SwarmError(f"Docker daemon unreachable at {self.label}: {_short(exc)}") from exc
+
+    @property
+    def api(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._new_client(self.timeout)
+            return self._client.api
+
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        import docker.errors
+        import requests
+
+        self.api_calls += 1
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.NotFound:
+            raise
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {_short(exc)}") from exc
+        except docker.errors.APIError as exc:
+            raise SwarmError(f"{what} failed on {self.label}: {exc.explanation or exc}") from exc
+        except docker.errors.DockerException as exc:
+            raise SwarmError(f"{what} failed on {self.label}: {exc}") from exc
+
+    def info(self) -> Mapping[str, Any]:
+        """Engine info; also checks the daemon answers at all."""
+        return self._call("docker info", self.api.info)  # type: ignore[no-any-return]
+
+    def require_manager(self) -> None:
+        """Fail unless the daemon is a swarm manager (services and tasks need one)."""
+        swarm = self.info().get("Swarm") or {}
+        if swarm.get("LocalNodeState") != "active":
+            raise SwarmError(f"the Docker daemon at {self.label} is not part of a swarm")
+        if not swarm.get("ControlAvailable"):
+            raise SwarmError(f"the Docker daemon at {self.label} is a swarm worker, not a manager")
+
+    @property
+    def node_id(self) -> str:
+        if self._node_id is None:
+            self._node_id = str((self.info().get("Swarm") or {}).get("NodeID", ""))
+        return self._node_id
+
+    def stacks(self) -> tuple[StackSummary, ...]:
+        """Every stack (by com.docker.stack.namespace), one API call."""
+        raw = self._call("list services", self.api.services, filters={"label": convert.STACK_LABEL})
+        by_stack: dict[str, list[Mapping[str, Any]]] = {}
+        for svc in raw:
+            stack = (svc.get("Spec", {}).get("Labels") or {}).get(convert.STACK_LABEL, "")
+            by_stack.setdefault(stack, []).append(svc)
+        return tuple(
+            StackSummary(
+                name=name,
+                services=tuple(sorted(s["Spec"]["Name"] for s in svcs)),
+                badge=_badge((s.get("UpdateStatus") or {}).get("State") for s in svcs),
+            )
+            for name, svcs in sorted(by_stack.items())
+        )
+
+    def services(self, stack: str) -> tuple[ServiceState, ...]:
+        """The services of `stack`; SwarmError when there is no such stack."""
+        raw = self._call(
+            f"list services of stack {stack}",
+            self.api.services,
+            filters={"label": f"{convert.STACK_LABEL}={stack}"},
+        )
+        if not raw:
+            raise SwarmError(
+                f"no stack named {stack!r} on {self.label} (no service carries {convert.STACK_LABEL}={stack})"
+            )
+        return tuple(sorted((convert.service_state(s) for s in raw), key=lambda s: s.name))
+
+    def observe(self, stack: str, service: str = "app", at: datetime | None = None) -> Observation:
+        """Service, tasks, OOM flags and last memory readings, in two API calls plus new terminal containers."""
+        import docker.errors
+
+        name = service if service.startswith(f"{stack}_") else f"{stack}_{service}"
+        now = at or datetime.now(UTC)
+        try:
+            raw = self._call(f"inspect service {name}", self.api.inspect_service, name)
+        except docker.errors.NotFound:
+            return Observation(at=now, service=None, tasks=(), error=f"service {name} not found")
+        svc = convert.service_state(raw)
+        if svc.stack != stack:
+            raise SwarmError(f"service {name} is not part of stack {stack!r} (its stack label says {svc.stack!r})")
+        raw_tasks = self._call(f"list tasks of {name}", self.api.tasks, filters={"service": svc.id})
+        tasks = [convert.task_state(t, svc) for t in raw_tasks]
+        tasks.sort(key=lambda t: (t.slot or 0, t.created_at or now))
+        return Observation(at=now, service=svc, tasks=tuple(self._enrich(t) for t in tasks))
+
+    def _enrich(self, task: TaskState) -> TaskState:
+        cid = task.container_id
+        if not cid or task.node_id != self.node_id:
+            return task  # a container exists only on the node that ran the task
+        oom = self._oom.get(cid)
+        if oom is None and task.terminal:
+            oom = self._container_oom(cid)
+            self._remember(self._oom, cid, oom if oom is not None else False)
+        elif oom is None and task.running:
+            oom = False
+        return replace(task, oom_killed=oom, memory_bytes=self._memory.get(cid))
+
+    def _container_oom(self, cid: str) -> bool | None:
+        import docker.errors
+
+        try:
+            c = self._call(f"inspect container {cid[:12]}", self.api.inspect_container, cid)
+        except docker.errors.NotFound:
+            return None  # removed already (task history keeps fewer containers than tasks)
+        return bool((c.get("State") or {}).get("OOMKilled"))
+
+    def note_oom(self, container_id: str) -> None:
+        """Record an `oom` event, which may arrive before the task turns terminal."""
+        self._remember(self._oom, container_id, True)
+
+    @staticmethod
+    def _remember(cache: OrderedDict[str, Any], key: str, value: Any) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > _CACHE_MAX:
+            cache.popitem(last=False)
+
+    def sample_memory(self, obs: Observation) -> dict[str, int]:
+        """One-shot stats for this node's tasks whose container is up (see `sample_containers`)."""
+        return self.sample_containers(
+            t.container_id
+            for t in obs.tasks
+            if t.state in _CONTAINER_UP and t.container_id and t.node_id == self.node_id
+        )
+
+    def sample_containers(self, container_ids: Iterable[str]) -> dict[str, int]:
+        """Memory in use per container; stats take ~1 s each on the engine, so they run in parallel."""
+        import docker.errors
+
+        cids = list(dict.fromkeys(container_ids))
+        if not cids:
+            return {}
+
+        def one(cid: str) -> tuple[str, int | None]:
+            try:
+                stats = self._call(f"stats {cid[:12]}", self.api.stats, cid, stream=False, one_shot=True)
+            except (docker.errors.NotFound, SwarmError):
+                return cid, None  # gone meanwhile: keep the last reading
+            return cid, convert.memory_in_use(stats)
+
+        with ThreadPoolExecutor(max_workers=min(STATS_WORKERS, len(cids))) as pool:
+            found = {cid: mem for cid, mem in pool.map(one, cids) if mem is not None}
+        for cid, mem in found.items():
+            self._remember(self._memory, cid, mem)
+        return found
+
+    def events(
+        self,
+        stack: str,
+        on_event: Callable[[Event], None],
+        on_reconnect: Callable[[], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> EventWatcher:
+        """Start a thread delivering the stack's service and container events."""
+        watcher = EventWatcher(self, stack, on_event, on_reconnect, on_error)
+        watcher.start()
+        return watcher
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+class EventWatcher:
+    """A wake-up stream: events are hints, `observe` is the truth (DESIGN.md fact 6)."""
+
+    def __init__(
+        self,
+        source: SwarmSource,
+        stack: str,
+        on_event: Callable[[Event], None],
+        on_reconnect: Callable[[], None] | None,
+        on_error: Callable[[str], None] | None,
+    ) -> None:
+        self.source = source
+        self.stack = stack
+        self.on_event = on_event
+        self.on_reconnect = on_reconnect
+        self.on_error = on_error
+        self.connects = 0
+        self._stop = threading.Event()
+        self._stream: Any = None
+        self._client: Any = None
+        self._thread = threading.Thread(target=self._run, name=f"ccci-events-{stack}", daemon=True)
+        self._since: float | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _belongs(self, ev: Event) -> bool:
+        if ev.type == "service":
+            return ev.service.startswith(f"{self.stack}_")
+        return ev.attributes.get(convert.STACK_LABEL) == self.stack
+
+    def _run(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            try:
+                # its own client: the stream holds a connection for as long as it lives
+                self._client = self.source._new_client(None)
+                since = self._since if self._since is not None else datetime.now(UTC).timestamp()
+                self._stream = self._client.api.events(
+                    since=int(since), filters={"type": ["service", "container"]}, decode=True
+                )
+                self.connects += 1
+                if self.connects > 1 and self.on_reconnect is not None:
+                    self.on_reconnect()  # anything may have happened while we were away
+                backoff = 0.2
+                for raw in self._stream:
+                    if self._stop.is_set():
+                        break
+                    nanos = raw.get("timeNano")
+                    if isinstance(nanos, int):
+                        self._since = nanos / 1e9
+                    ev = convert.event(raw)
+                    if ev is not None and self._belongs(ev):
+                        if ev.action == "oom" and ev.container_id:
+                            self.source.note_oom(ev.container_id)
+                        self.on_event(ev)
+            except Exception as exc:  # noqa: BLE001 - a dropped stream is expected; report and retry
+                if not self._stop.is_set() and self.on_error is not None:
+                    self.on_error(f"event stream from {self.source.label} dropped: {_short(exc)}")
+            finally:
+                self._close_stream()
+            if self._stop.wait(backoff):
+                break
+            backoff = min(backoff * 2, 5.0)
+
+    def _close_stream(self) -> None:
+        stream, client = self._stream, self._client
+        self._stream = self._client = None
+        for thing in (stream, client):
+            if thing is not None:
+                # closing a dead socket may fail; there is nothing left to do then
+                with contextlib.suppress(Exception):
+                    thing.close()
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop the thread; returns within `timeout` seconds."""
+        self._stop.set()
+        self._close_stream()
+        self._thread.join(timeout)
+
+
+def _short(exc: BaseException) -> str:
+    """The innermost cause in one line: `No such file or directory`, not three wrapped reprs."""
+    root: BaseException = exc
+    seen = {id(root)}
+    while True:
+        nxt = root.__cause__ or root.__context__
+        if nxt is None and root.args and isinstance(root.args[-1], BaseException):
+            nxt = root.args[-1]
+        if nxt is None or id(nxt) in seen:
+            break
+        seen.add(id(nxt))
+        root = nxt
+    text = getattr(root, "strerror", None) or str(root).strip() or type(root).__name__
+    return str(text).splitlines()[0][:200]

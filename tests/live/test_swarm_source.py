@@ -1,0 +1,116 @@
+"""The swarm source on the real lab engine: roles, OOM, memory, events and clean shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ccci_tui.domain.model import ROLE_CURRENT, ROLE_PREVIOUS
+from ccci_tui.sources.live import LiveWatch
+from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.recipes import BASE_TAG
+
+pytestmark = pytest.mark.live
+
+TERMINAL = {"completed", "paused", "rollback_completed", "rollback_paused"}
+
+
+def _wait(predicate, timeout: float = 90.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _running(source: SwarmSource, stack: str) -> bool:
+    obs = source.observe(stack)
+    return obs.service is not None and any(t.running and t.desired == "running" for t in obs.tasks)
+
+
+def test_task_roles_follow_the_template_fingerprint(swarm, recipe_repo):
+    recipe = recipe_repo(head_script="base")
+    stack = swarm.new_stack()
+    source = SwarmSource()
+    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
+    _wait(lambda: _running(source, stack), what="base running")
+    deploy_recipe(recipe.path, stack, order="stop-first")
+    obs = _wait(
+        lambda: (o := source.observe(stack)).service.update_status
+        and o.service.update_status.state == "completed"
+        and o,
+        what="completed",
+    )
+    roles = {t.role for t in obs.tasks}
+    assert roles == {ROLE_CURRENT, ROLE_PREVIOUS}, obs.tasks
+    current = [t for t in obs.tasks if t.role == ROLE_CURRENT]
+    assert all(t.running for t in current)
+    # the stack list sees the stack with a settled badge
+    assert any(s.name == stack and s.badge == "ok" for s in source.stacks())
+
+
+def test_oom_head_carries_exit_137_oom_flag_and_memory_read_while_running(swarm, recipe_repo):
+    recipe = recipe_repo(head_script="oom", memory="32M")
+    stack = swarm.new_stack()
+    source = SwarmSource()
+    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
+    _wait(lambda: _running(source, stack), what="base running")
+    watch = LiveWatch(source, stack, poll_interval=0.5, memory_interval=0.05).start()
+    try:
+        deploy_recipe(recipe.path, stack)
+        _wait(
+            lambda: watch.latest
+            and watch.latest.service.update_status
+            and watch.latest.service.update_status.state in TERMINAL,
+            what="terminal update state",
+        )
+        time.sleep(1.0)  # let the poller pick up the container's final state
+        obs = source.observe(stack)
+    finally:
+        watch.close()
+    assert obs.service.update_status.state == "rollback_completed"
+    failed = [t for t in obs.tasks if t.exit_code == 137]
+    assert len(failed) >= 1, obs.tasks
+    head_task = failed[0]
+    assert head_task.err == "task: non-zero exit (137)"
+    assert head_task.oom_killed is True
+    assert head_task.memory_limit == 32 * 1024 * 1024
+    # memory in use was sampled while the head task ran
+    assert head_task.memory_bytes is not None and 0 < head_task.memory_bytes <= head_task.memory_limit
+
+
+def test_closing_during_a_deploy_ends_threads_within_one_second(swarm, recipe_repo):
+    recipe = recipe_repo(head_script="base")
+    stack = swarm.new_stack()
+    source = SwarmSource()
+    seen: list = []
+    watch = LiveWatch(source, stack, on_event=seen.append, poll_interval=0.2, memory_interval=0.2).start()
+    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
+    _wait(lambda: seen, timeout=20, what="first event")
+    before = {t.name for t in threading.enumerate()}
+    started = time.monotonic()
+    watch.close(timeout=1.0)
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.0
+    assert not watch.alive
+    alive = {t.name for t in threading.enumerate() if t.is_alive()}
+    assert not [n for n in before & alive if n.startswith("ccci-")]
+
+
+def test_unknown_stack_is_a_clear_error():
+    source = SwarmSource()
+    with pytest.raises(SwarmError, match="no stack named 'no-such-stack'"):
+        source.services("no-such-stack")
+    obs = source.observe("no-such-stack")
+    assert obs.service is None and "not found" in obs.error
+
+
+def test_unreachable_daemon_is_a_clear_error():
+    source = SwarmSource("unix:///nonexistent/docker.sock", timeout=2)
+    with pytest.raises(SwarmError, match="unreachable at unix:///nonexistent/docker.sock"):
+        source.stacks()
