@@ -1,0 +1,490 @@
+"""Merge observations and engine events into one ordered, de-duplicated, bounded timeline."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from ccci_tui.domain.model import (
+    COMPLETED,
+    ROLE_ATTEMPTED,
+    ROLE_OTHER,
+    ROLLBACK_COMPLETED,
+    ROLLBACK_STARTED,
+    UPDATING,
+    Event,
+    Observation,
+    ServiceState,
+    SpecSummary,
+    TaskState,
+    UpdateStatus,
+)
+
+STATUS = "status"
+SPEC = "spec"
+TASK = "task"
+EVENT = "event"
+GONE = "gone"
+ERROR = "error"
+
+# Dedup rule: a status is one fact per (state, write). A service event's time is the write's
+# UpdatedAt; a poll that first shows a state places its write after the previous poll's UpdatedAt
+# and no later than its own. Same state + overlapping windows = same write. The slack absorbs
+# float rounding of `timeNano`; two writes of one state are always far more than 1 ms apart.
+_SLACK = timedelta(milliseconds=1)
+_FACTS_KEPT = 64
+_EVENTS_KEPT = 1024
+_CONTAINERS_KEPT = 256
+_FAILED = frozenset({"failed", "rejected"})
+_V = TypeVar("_V")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline, at engine time when known, else at observation time."""
+
+    at: datetime
+    kind: str  # status | spec | task | event | gone | error
+    text: str
+    task_id: str | None = None
+    state: str | None = None  # status: new UpdateStatus.State ("" = absent); task: state; event: action
+    role: str | None = None  # task: current/previous/attempted/other
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A snapshot: entries by time, the attempted spec, the status history and the first failure."""
+
+    entries: tuple[Entry, ...]
+    attempted_spec: SpecSummary | None
+    attempted_index: int | None
+    statuses: tuple[Entry, ...]
+    first_failure: Entry | None
+
+
+@dataclass
+class _Fact:
+    """A status write as far as it is known: its state and the window (lo, hi] it happened in."""
+
+    state: str
+    lo: datetime | None
+    hi: datetime
+    polled: bool
+    old: str | None
+    message: str
+    entry: Entry | None
+
+
+def _same_write(fact: _Fact, lo: datetime | None, hi: datetime) -> bool:
+    starts = [t for t in (fact.lo, lo) if t is not None]
+    return not starts or max(starts) < min(fact.hi, hi) + _SLACK
+
+
+def _status_text(old: str | None, new: str, message: str) -> str:
+    if old is None:
+        head = f"UpdateStatus {new or 'absent'} when first seen"
+    else:
+        head = f"UpdateStatus {old or 'absent'} -> {new or 'absent'}"
+    if not new:
+        return f"{head} (cleared by a spec write)"
+    return f"{head}: {message}" if message else head
+
+
+def _status_time(st: UpdateStatus | None, svc: ServiceState, fallback: datetime) -> datetime:
+    if st is not None and st.state == UPDATING and st.started_at is not None:
+        return st.started_at
+    if st is not None and st.state in (COMPLETED, ROLLBACK_COMPLETED) and st.completed_at:
+        return st.completed_at
+    return svc.updated_at or fallback
+
+
+def _same_spec(a: SpecSummary | None, b: SpecSummary | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (
+        dict(a.labels) == dict(b.labels)
+        and a.image == b.image
+        and a.template_fp == b.template_fp
+        and a.update_config == b.update_config
+        and a.rollback_config == b.rollback_config
+    )
+
+
+def _label_name(key: str) -> str:
+    if key.endswith(".chaos-version"):
+        return "stamp"
+    if key.startswith("coop-cloud.") and key.endswith(".version"):
+        return "version"
+    return key
+
+
+def describe_spec_change(old: SpecSummary, new: SpecSummary) -> str:
+    """What differs between two specs, e.g. `stamp eb96de94 -> 7ae7b0f7, template changed`."""
+    labels = []
+    for key in sorted(set(old.labels) | set(new.labels), key=lambda k: (_label_name(k) != "stamp", k)):
+        a, b = old.labels.get(key), new.labels.get(key)
+        if a != b and not key.startswith("com.docker.stack."):
+            labels.append(f"{_label_name(key)} {a or '(none)'} -> {b or '(none)'}")
+    parts = labels[:4] + ([f"{len(labels) - 4} more labels changed"] if len(labels) > 4 else [])
+    if old.image != new.image:
+        parts.append(f"image {old.image or '?'} -> {new.image or '?'}")
+    if old.template_fp and new.template_fp and old.template_fp != new.template_fp:
+        parts.append("template changed")
+    if old.update_config != new.update_config or old.rollback_config != new.rollback_config:
+        parts.append("update/rollback config changed")
+    return ", ".join(parts) or "same spec redeployed"
+
+
+def _spec_brief(spec: SpecSummary) -> str:
+    keys = sorted(k for k in spec.labels if not k.startswith("com.docker.stack."))
+    shown = [f"{_label_name(k)} {spec.labels[k]}" for k in keys[:4]]
+    return ", ".join(shown + ([f"template {spec.template_fp}"] if spec.template_fp else []))
+
+
+def _task_head(t: TaskState) -> str:
+    slot = f" slot {t.slot}" if t.slot is not None else ""
+    return f"task {t.id[:12]}{slot} ({t.role})"
+
+
+def _insert(dq: deque[Entry], entry: Entry) -> None:
+    """Insert by time after equal times; O(distance from the end), as entries arrive nearly sorted."""
+    i = len(dq)
+    while i > 0 and dq[i - 1].at > entry.at:
+        i -= 1
+    if i == len(dq):
+        dq.append(entry)  # a full deque drops its oldest entry itself
+        return
+    if dq.maxlen is not None and len(dq) == dq.maxlen:
+        if i == 0:
+            return  # older than everything kept: a bounded timeline has already let it go
+        dq.popleft()
+        i -= 1
+    dq.insert(i, entry)
+
+
+def _swap(dq: deque[Entry], old: Entry, new: Entry) -> None:
+    for i in range(len(dq) - 1, -1, -1):
+        if dq[i] is old:
+            dq[i] = new
+            return
+
+
+class TimelineBuilder:
+    """Folds observations and events into a timeline; each add_* costs O(what changed)."""
+
+    def __init__(self, maxlen: int = 5000) -> None:
+        self._entries: deque[Entry] = deque(maxlen=maxlen)
+        self._statuses: deque[Entry] = deque(maxlen=maxlen)
+        self._first_failure: Entry | None = None
+        self._facts: deque[_Fact] = deque(maxlen=_FACTS_KEPT)
+        self._latest: _Fact | None = None
+        self._poll_view: tuple[str, datetime | None] | None = None
+        self._service: ServiceState | None = None
+        self._present: bool | None = None
+        self._tasks: dict[str, TaskState] = {}
+        self._error: str | None = None
+        self._attempted: SpecSummary | None = None
+        self._attempted_index: int | None = None
+        self._attempt_key: object = None
+        self._seen: deque[tuple[str, str, datetime]] = deque(maxlen=_EVENTS_KEPT)
+        self._seen_set: set[tuple[str, str, datetime]] = set()
+        self._oom: OrderedDict[str, None] = OrderedDict()
+        self._health: OrderedDict[str, str] = OrderedDict()
+
+    # ---- public -------------------------------------------------------------------------
+
+    def add_observation(self, obs: Observation) -> list[Entry]:
+        """Fold one read in; returns the entries it added (unchanged polls add none)."""
+        if obs.error is not None:
+            if obs.error == self._error:
+                return []
+            self._error = obs.error
+            return self._add([Entry(obs.at, ERROR, f"read failed: {obs.error}")])
+        self._error = None
+        svc = obs.service
+        if svc is None:
+            if self._present is not True:
+                self._present = False
+                return []
+            self._present = False
+            return self._add([Entry(obs.at, GONE, "service gone: no longer listed")])
+        if self._service is not None and self._service.id != svc.id:
+            self._service, self._poll_view = None, None  # recreated: a new service from scratch
+        self._present = True
+        self._capture_attempt(svc)
+        obs = self.classify(obs)
+        new, failures = self._service_entries(obs, svc)
+        task_entries, task_failures = self._task_entries(obs)
+        self._service = svc
+        return self._add(new + task_entries, failures + task_failures)
+
+    def add_event(self, ev: Event) -> list[Entry]:
+        """Fold one engine event in; returns the entries it added (repeats add none)."""
+        key = (ev.type + ":" + ev.action, ev.container_id or ev.task_id or ev.service, ev.at)
+        if key in self._seen_set:
+            return []
+        if len(self._seen) == self._seen.maxlen:
+            self._seen_set.discard(self._seen[0])
+        self._seen.append(key)
+        self._seen_set.add(key)
+        if ev.type == "service":
+            return self._service_event(ev)
+        if ev.type == "container":
+            return self._container_event(ev)
+        return []
+
+    def snapshot(self) -> Timeline:
+        """The timeline as it stands."""
+        return Timeline(
+            entries=tuple(self._entries),
+            attempted_spec=self._attempted,
+            attempted_index=self._attempted_index,
+            statuses=tuple(self._statuses),
+            first_failure=self._first_failure,
+        )
+
+    def classify(self, obs: Observation) -> Observation:
+        """`obs` with tasks of the attempted spec (role "other" at the source) marked "attempted"."""
+        fp = self._attempted.template_fp if self._attempted is not None else ""
+        if not fp or not any(t.role == ROLE_OTHER and t.spec_fp == fp for t in obs.tasks):
+            return obs
+        tasks = tuple(
+            replace(t, role=ROLE_ATTEMPTED) if t.role == ROLE_OTHER and t.spec_fp == fp else t
+            for t in obs.tasks
+        )
+        return replace(obs, tasks=tasks)
+
+    # ---- bookkeeping --------------------------------------------------------------------
+
+    def _add(self, entries: list[Entry], failures: Iterable[Entry] = ()) -> list[Entry]:
+        entries.sort(key=lambda e: e.at)
+        for entry in entries:
+            _insert(self._entries, entry)
+            if entry.kind == STATUS:
+                _insert(self._statuses, entry)
+        for entry in failures:
+            if self._first_failure is None or entry.at < self._first_failure.at:
+                self._first_failure = entry
+        return entries
+
+    def _capture_attempt(self, svc: ServiceState) -> None:
+        st = svc.update_status
+        if st is None:
+            return
+        key = st.started_at if st.started_at is not None else svc.index
+        if st.state == UPDATING and key != self._attempt_key:
+            self._attempted, self._attempted_index, self._attempt_key = svc.spec, svc.index, key
+        elif (
+            st.rollback
+            and svc.previous_spec is None
+            and key != self._attempt_key
+            and self._service is not None
+            and not _same_spec(self._service.spec, svc.spec)
+        ):
+            # `updating` was missed; the spec seen just before the automatic rollback is the one
+            # the rollback erased from the service.
+            prev = self._service
+            self._attempted, self._attempted_index, self._attempt_key = prev.spec, prev.index, key
+
+    def _fact(
+        self, state: str, lo: datetime | None, hi: datetime, at: datetime,
+        old: str | None, message: str, polled: bool,
+    ) -> Entry | None:
+        """Record a status write unless already known; returns its new entry, if any."""
+        for f in reversed(self._facts):
+            if f.state == state and (not polled or not f.polled) and _same_write(f, lo, hi):
+                if polled and message and not f.message and f.entry is not None:
+                    # the event came first; the poll adds the message (e.g. the failed task)
+                    richer = replace(f.entry, text=_status_text(f.old, state, message))
+                    _swap(self._entries, f.entry, richer)
+                    _swap(self._statuses, f.entry, richer)
+                    f.entry, f.message = richer, message
+                return None
+        entry = None
+        if old is not None or state:
+            entry = Entry(at, STATUS, _status_text(old, state, message), state=state)
+        fact = _Fact(state, lo, hi, polled, old, message, entry)
+        self._facts.append(fact)
+        if self._latest is None or hi >= self._latest.hi:
+            self._latest = fact
+        return entry
+
+    def _find_fact(self, state: str, lo: datetime | None, hi: datetime) -> _Fact | None:
+        for f in reversed(self._facts):
+            if f.state == state and _same_write(f, lo, hi):
+                return f
+        return None
+
+    # ---- observations -------------------------------------------------------------------
+
+    def _service_entries(self, obs: Observation, svc: ServiceState) -> tuple[list[Entry], list[Entry]]:
+        prev = self._service
+        st = svc.update_status
+        view = (st.state, st.started_at) if st is not None else ("", None)
+        before, self._poll_view = self._poll_view, view
+        lo = prev.updated_at if prev is not None else None
+        hi = svc.updated_at or obs.at
+        statuses: list[Entry] = []
+        fresh = False
+        if before != view:
+            old = before[0] if before is not None else None
+            # `updating` is only written over an absent status: a new one means a spec write
+            # cleared whatever was there, even when no poll saw the gap.
+            fresh = view[0] == UPDATING and before is not None
+            start = _status_time(st, svc, obs.at)
+            if fresh and old:
+                e = self._fact("", lo, hi, start, old, "", polled=True)
+                statuses += [e] if e else []
+                old = ""
+            e = self._fact(view[0], lo, hi, start, old, st.message if st else "", polled=True)
+            statuses += [e] if e else []
+        if prev is None:
+            text = f"spec first seen: index {svc.index}, {_spec_brief(svc.spec)}"
+            return [Entry(svc.updated_at or obs.at, SPEC, text)] + statuses, []
+        if svc.index == prev.index:
+            return statuses, []
+        changed = not _same_spec(prev.spec, svc.spec)
+        prev_changed = not _same_spec(prev.previous_spec, svc.previous_spec)
+        what = describe_spec_change(prev.spec, svc.spec)
+        if st is not None and st.rollback and before != view and (changed or prev_changed):
+            rb = self._find_fact(ROLLBACK_STARTED, lo, hi)
+            at = rb.hi if rb is not None and not rb.polled else _status_time(st, svc, obs.at)
+            if svc.previous_spec is None:
+                text = f"spec rolled back: {what}; PreviousSpec cleared"
+            else:
+                text = f"spec rolled back (manual): {what}; Spec and PreviousSpec swapped"
+            return statuses + [Entry(at, SPEC, text)], []
+        if changed or prev_changed or fresh or (view[0] == "" and before != view):
+            at = st.started_at if fresh and st is not None and st.started_at else hi
+            return [Entry(at, SPEC, f"spec write: {what}")] + statuses, []
+        return statuses, []
+
+    def _task_entries(self, obs: Observation) -> tuple[list[Entry], list[Entry]]:
+        out: list[Entry] = []
+        failures: list[Entry] = []
+        seen: dict[str, TaskState] = {}
+        for t in obs.tasks:
+            seen[t.id] = t
+            old = self._tasks.get(t.id)
+            if old is None:
+                parts = [f"appeared: {t.state} (desired {t.desired})"]
+                at = t.updated_at or t.created_at or obs.at
+            else:
+                parts = []
+                if t.state != old.state:
+                    parts.append(f"{old.state} -> {t.state}" + (f" ({t.message})" if t.message else ""))
+                if t.desired != old.desired:
+                    parts.append(f"desired {old.desired} -> {t.desired}")
+                if t.err != old.err and t.err is None:
+                    parts.append("err cleared")
+                if not parts and t.err == old.err and t.exit_code == old.exit_code:
+                    continue
+                # Status.Timestamp moves with state and err; a desired-state change alone has no
+                # engine time in the task, so it gets the poll's.
+                moved = t.updated_at is not None and t.updated_at != old.updated_at
+                at = t.updated_at if moved and t.updated_at is not None else obs.at
+            if t.exit_code is not None and (old is None or t.exit_code != old.exit_code):
+                parts.append(f"exit {t.exit_code}")
+            if t.err and (old is None or t.err != old.err):
+                parts.append(f"err {t.err}")
+            entry = Entry(at, TASK, f"{_task_head(t)}: {', '.join(parts)}", t.id, t.state, t.role)
+            out.append(entry)
+            ended_badly = t.state in _FAILED and (old is None or old.state != t.state)
+            bad_exit = t.exit_code not in (None, 0) and (old is None or old.exit_code != t.exit_code)
+            if ended_badly or bad_exit:
+                failures.append(entry)
+        self._tasks = seen
+        return out, failures
+
+    # ---- events -------------------------------------------------------------------------
+
+    def _service_event(self, ev: Event) -> list[Entry]:
+        if ev.action == "remove":
+            if self._present is False:
+                return []
+            self._present = False
+            return self._add([Entry(ev.at, GONE, "service removed")])
+        if ev.action == "create":
+            self._present = None
+        new = ev.attributes.get("updatestate.new")
+        if not new:
+            return []  # a spec write or other write: the next poll shows what it changed
+        old = ev.attributes.get("updatestate.old")
+        out: list[Entry] = []
+        if old is None and self._latest is not None and self._latest.state and self._latest.hi < ev.at:
+            # no `old` means the status was absent just before: a spec write cleared it
+            e = self._fact("", ev.at, ev.at, ev.at, self._latest.state, "", polled=False)
+            out += [e] if e else []
+        e = self._fact(new, ev.at, ev.at, ev.at, old or "", "", polled=False)
+        return self._add(out + ([e] if e else []))
+
+    def _container_event(self, ev: Event) -> list[Entry]:
+        task = self._find_task(ev.task_id)
+        task_id = task.id if task is not None else (ev.task_id or None)
+        who = f"task {task_id[:12]}" if task_id else f"container {ev.container_id[:12]}"
+        cid = ev.container_id or ev.task_id
+        action = ev.action
+        failure = False
+        if action == "oom":
+            if cid in self._oom:
+                return []  # the kernel reports each OOM kill several times in a burst
+            self._remember(self._oom, cid, None)
+            text, failure = f"oom: the container of {who} hit its memory limit", True
+        elif action == "die":
+            text = f"container of {who} died, exit {ev.attributes.get('exitCode', '?')}"
+        elif action == "kill":
+            text = f"container of {who} killed, signal {ev.attributes.get('signal', '?')}"
+        elif action.startswith("health_status"):
+            health = action.partition(":")[2].strip()
+            if self._health.get(cid) == health:
+                return []
+            self._remember(self._health, cid, health)
+            text = f"container of {who} {health}"
+        else:
+            return []
+        role = task.role if task is not None else None
+        entry = Entry(ev.at, EVENT, text, task_id, action, role)
+        return self._add([entry], [entry] if failure else [])
+
+    def _find_task(self, task_id: str) -> TaskState | None:
+        if not task_id:
+            return None
+        task = self._tasks.get(task_id)
+        if task is not None:
+            return task
+        # recordings and some sources shorten ids; any 12-char prefix is unique in practice
+        for t in self._tasks.values():
+            if t.id and (task_id.startswith(t.id) or t.id.startswith(task_id)):
+                return t
+        return None
+
+    @staticmethod
+    def _remember(cache: OrderedDict[str, _V], key: str, value: _V) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        if len(cache) > _CONTAINERS_KEPT:
+            cache.popitem(last=False)
+
+
+def _merged(observations: Iterable[Observation], events: Iterable[Event]) -> list[Observation | Event]:
+    # events first on equal times: the engine wrote them before a poll could read the result
+    keyed: list[tuple[datetime, int, int, Observation | Event]] = [
+        (e.at, 0, i, e) for i, e in enumerate(events)
+    ]
+    keyed += [(o.at, 1, i, o) for i, o in enumerate(observations)]
+    keyed.sort(key=lambda k: (k[0], k[1], k[2]))
+    return [item for *_, item in keyed]
+
+
+def build_timeline(observations: Iterable[Observation], events: Iterable[Event] = ()) -> Timeline:
+    """Replay observations and events in time order into a timeline (for recordings and tests)."""
+    builder = TimelineBuilder()
+    for item in _merged(observations, events):
+        if isinstance(item, Event):
+            builder.add_event(item)
+        else:
+            builder.add_observation(item)
+    return builder.snapshot()
