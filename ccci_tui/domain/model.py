@@ -201,3 +201,54 @@ class RecipeState:
         """Names of tags on the commit `sha` (full or abbreviated)."""
         sha = sha.lower()
         return tuple(t.name for t in self.tags if t.sha.startswith(sha) or sha.startswith(t.sha))
+
+
+# ---- spec comparison helpers (used by the timeline; pure) ---------------------------------
+
+
+def same_spec(a: SpecSummary | None, b: SpecSummary | None) -> bool:
+    """Whether two specs (or their absence) agree on labels, image, template and policies."""
+    if a is None or b is None:
+        return a is b
+    return (
+        dict(a.labels) == dict(b.labels)
+        and a.image == b.image
+        and a.template_fp == b.template_fp
+        and a.update_config == b.update_config
+        and a.rollback_config == b.rollback_config
+    )
+
+
+def label_display_name(key: str) -> str:
+    """`stamp` for abra's chaos-version label, `version` for its version label, else the key."""
+    if key.endswith(".chaos-version"):
+        return "stamp"
+    if key.startswith("coop-cloud.") and key.endswith(".version"):
+        return "version"
+    return key
+
+
+def describe_spec_change(old: SpecSummary, new: SpecSummary) -> str:
+    """What differs between two specs, e.g. `stamp eb96de94 -> 7ae7b0f7, template changed`."""
+    labels = []
+    # the stamp first: it is what HC1 compares; stack bookkeeping labels are noise here
+    keys = sorted(set(old.labels) | set(new.labels), key=lambda k: (not k.endswith(".chaos-version"), k))
+    for key in keys:
+        a, b = old.labels.get(key), new.labels.get(key)
+        if a != b and not key.startswith("com.docker.stack."):
+            labels.append(f"{label_display_name(key)} {a or '(none)'} -> {b or '(none)'}")
+    parts = labels[:4] + ([f"{len(labels) - 4} more labels changed"] if len(labels) > 4 else [])
+    if old.image != new.image:
+        parts.append(f"image {old.image or '?'} -> {new.image or '?'}")
+    if old.template_fp and new.template_fp and old.template_fp != new.template_fp:
+        parts.append("template changed")
+    if old.update_config != new.update_config or old.rollback_config != new.rollback_config:
+        parts.append("update/rollback config changed")
+    return ", ".join(parts) or "same spec redeployed"
+
+
+def spec_brief(spec: SpecSummary) -> str:
+    """A one-line summary of a spec: up to four labels and the template fingerprint."""
+    keys = sorted(k for k in spec.labels if not k.startswith("com.docker.stack."))
+    shown = [f"{label_display_name(k)} {spec.labels[k]}" for k in keys[:4]]
+    return ", ".join(shown + ([f"template {spec.template_fp}"] if spec.template_fp else []))

@@ -6,7 +6,6 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from ccci_tui.domain.model import (
     COMPLETED,
@@ -21,6 +20,9 @@ from ccci_tui.domain.model import (
     SpecSummary,
     TaskState,
     UpdateStatus,
+    describe_spec_change,
+    same_spec,
+    spec_brief,
 )
 
 STATUS = "status"
@@ -30,16 +32,19 @@ EVENT = "event"
 GONE = "gone"
 ERROR = "error"
 
-# Dedup rule: a status is one fact per (state, write). A service event's time is the write's
-# UpdatedAt; a poll that first shows a state places its write after the previous poll's UpdatedAt
-# and no later than its own. Same state + overlapping windows = same write. The slack absorbs
-# float rounding of `timeNano`; two writes of one state are always far more than 1 ms apart.
+# UpdateStatus de-duplication: one entry per (state, write). A service event pins its write
+# exactly (its time is the service's UpdatedAt); a poll that first shows a state pins it to
+# (previous poll's UpdatedAt, its own UpdatedAt]. An event matches any known write of the same
+# state whose window holds its time; a poll matches only event-made ones (polls are diffed against
+# the previous poll already). The first source makes the entry; a poll confirming an event's entry
+# adds its Message in place. The slack absorbs float rounding of `timeNano`; two writes of one
+# state are always far more than 1 ms apart. Other repeats: tasks are diffed on state, desired
+# state, err and exit code; oom once per container; health on change; replayed events once.
 _SLACK = timedelta(milliseconds=1)
 _FACTS_KEPT = 64
 _EVENTS_KEPT = 1024
 _CONTAINERS_KEPT = 256
 _FAILED = frozenset({"failed", "rejected"})
-_V = TypeVar("_V")
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,8 @@ class Entry:
     kind: str  # status | spec | task | event | gone | error
     text: str
     task_id: str | None = None
-    state: str | None = None  # status: new UpdateStatus.State ("" = absent); task: state; event: action
+    # status: the new UpdateStatus.State ("" = absent); task: the task state; event: the action
+    state: str | None = None
     role: str | None = None  # task: current/previous/attempted/other
 
 
@@ -101,56 +107,13 @@ def _status_time(st: UpdateStatus | None, svc: ServiceState, fallback: datetime)
     return svc.updated_at or fallback
 
 
-def _same_spec(a: SpecSummary | None, b: SpecSummary | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return (
-        dict(a.labels) == dict(b.labels)
-        and a.image == b.image
-        and a.template_fp == b.template_fp
-        and a.update_config == b.update_config
-        and a.rollback_config == b.rollback_config
-    )
-
-
-def _label_name(key: str) -> str:
-    if key.endswith(".chaos-version"):
-        return "stamp"
-    if key.startswith("coop-cloud.") and key.endswith(".version"):
-        return "version"
-    return key
-
-
-def describe_spec_change(old: SpecSummary, new: SpecSummary) -> str:
-    """What differs between two specs, e.g. `stamp eb96de94 -> 7ae7b0f7, template changed`."""
-    labels = []
-    for key in sorted(set(old.labels) | set(new.labels), key=lambda k: (_label_name(k) != "stamp", k)):
-        a, b = old.labels.get(key), new.labels.get(key)
-        if a != b and not key.startswith("com.docker.stack."):
-            labels.append(f"{_label_name(key)} {a or '(none)'} -> {b or '(none)'}")
-    parts = labels[:4] + ([f"{len(labels) - 4} more labels changed"] if len(labels) > 4 else [])
-    if old.image != new.image:
-        parts.append(f"image {old.image or '?'} -> {new.image or '?'}")
-    if old.template_fp and new.template_fp and old.template_fp != new.template_fp:
-        parts.append("template changed")
-    if old.update_config != new.update_config or old.rollback_config != new.rollback_config:
-        parts.append("update/rollback config changed")
-    return ", ".join(parts) or "same spec redeployed"
-
-
-def _spec_brief(spec: SpecSummary) -> str:
-    keys = sorted(k for k in spec.labels if not k.startswith("com.docker.stack."))
-    shown = [f"{_label_name(k)} {spec.labels[k]}" for k in keys[:4]]
-    return ", ".join(shown + ([f"template {spec.template_fp}"] if spec.template_fp else []))
-
-
 def _task_head(t: TaskState) -> str:
     slot = f" slot {t.slot}" if t.slot is not None else ""
     return f"task {t.id[:12]}{slot} ({t.role})"
 
 
 def _insert(dq: deque[Entry], entry: Entry) -> None:
-    """Insert by time after equal times; O(distance from the end), as entries arrive nearly sorted."""
+    """Insert by time, after equal times; O(distance from the end): entries come nearly sorted."""
     i = len(dq)
     while i > 0 and dq[i - 1].at > entry.at:
         i -= 1
@@ -163,6 +126,13 @@ def _insert(dq: deque[Entry], entry: Entry) -> None:
         dq.popleft()
         i -= 1
     dq.insert(i, entry)
+
+
+def _remember(cache: OrderedDict[str, str], key: str, value: str) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    if len(cache) > _CONTAINERS_KEPT:
+        cache.popitem(last=False)
 
 
 def _swap(dq: deque[Entry], old: Entry, new: Entry) -> None:
@@ -191,7 +161,7 @@ class TimelineBuilder:
         self._attempt_key: object = None
         self._seen: deque[tuple[str, str, datetime]] = deque(maxlen=_EVENTS_KEPT)
         self._seen_set: set[tuple[str, str, datetime]] = set()
-        self._oom: OrderedDict[str, None] = OrderedDict()
+        self._oom: OrderedDict[str, str] = OrderedDict()
         self._health: OrderedDict[str, str] = OrderedDict()
 
     # ---- public -------------------------------------------------------------------------
@@ -226,6 +196,8 @@ class TimelineBuilder:
         key = (ev.type + ":" + ev.action, ev.container_id or ev.task_id or ev.service, ev.at)
         if key in self._seen_set:
             return []
+        if ev.service and self._service is not None and ev.service != self._service.name:
+            return []  # a stack-wide event stream also carries the stack's other services
         if len(self._seen) == self._seen.maxlen:
             self._seen_set.discard(self._seen[0])
         self._seen.append(key)
@@ -247,7 +219,7 @@ class TimelineBuilder:
         )
 
     def classify(self, obs: Observation) -> Observation:
-        """`obs` with tasks of the attempted spec (role "other" at the source) marked "attempted"."""
+        """`obs` with the attempted spec's tasks (role "other" at the source) marked "attempted"."""
         fp = self._attempted.template_fp if self._attempted is not None else ""
         if not fp or not any(t.role == ROLE_OTHER and t.spec_fp == fp for t in obs.tasks):
             return obs
@@ -282,7 +254,7 @@ class TimelineBuilder:
             and svc.previous_spec is None
             and key != self._attempt_key
             and self._service is not None
-            and not _same_spec(self._service.spec, svc.spec)
+            and not same_spec(self._service.spec, svc.spec)
         ):
             # `updating` was missed; the spec seen just before the automatic rollback is the one
             # the rollback erased from the service.
@@ -320,7 +292,9 @@ class TimelineBuilder:
 
     # ---- observations -------------------------------------------------------------------
 
-    def _service_entries(self, obs: Observation, svc: ServiceState) -> tuple[list[Entry], list[Entry]]:
+    def _service_entries(
+        self, obs: Observation, svc: ServiceState
+    ) -> tuple[list[Entry], list[Entry]]:
         prev = self._service
         st = svc.update_status
         view = (st.state, st.started_at) if st is not None else ("", None)
@@ -342,12 +316,12 @@ class TimelineBuilder:
             e = self._fact(view[0], lo, hi, start, old, st.message if st else "", polled=True)
             statuses += [e] if e else []
         if prev is None:
-            text = f"spec first seen: index {svc.index}, {_spec_brief(svc.spec)}"
+            text = f"spec first seen: index {svc.index}, {spec_brief(svc.spec)}"
             return [Entry(svc.updated_at or obs.at, SPEC, text)] + statuses, []
         if svc.index == prev.index:
             return statuses, []
-        changed = not _same_spec(prev.spec, svc.spec)
-        prev_changed = not _same_spec(prev.previous_spec, svc.previous_spec)
+        changed = not same_spec(prev.spec, svc.spec)
+        prev_changed = not same_spec(prev.previous_spec, svc.previous_spec)
         what = describe_spec_change(prev.spec, svc.spec)
         if st is not None and st.rollback and before != view and (changed or prev_changed):
             rb = self._find_fact(ROLLBACK_STARTED, lo, hi)
@@ -375,7 +349,8 @@ class TimelineBuilder:
             else:
                 parts = []
                 if t.state != old.state:
-                    parts.append(f"{old.state} -> {t.state}" + (f" ({t.message})" if t.message else ""))
+                    why = f" ({t.message})" if t.message else ""
+                    parts.append(f"{old.state} -> {t.state}{why}")
                 if t.desired != old.desired:
                     parts.append(f"desired {old.desired} -> {t.desired}")
                 if t.err != old.err and t.err is None:
@@ -393,7 +368,8 @@ class TimelineBuilder:
             entry = Entry(at, TASK, f"{_task_head(t)}: {', '.join(parts)}", t.id, t.state, t.role)
             out.append(entry)
             ended_badly = t.state in _FAILED and (old is None or old.state != t.state)
-            bad_exit = t.exit_code not in (None, 0) and (old is None or old.exit_code != t.exit_code)
+            new_exit = old is None or old.exit_code != t.exit_code
+            bad_exit = t.exit_code not in (None, 0) and new_exit
             if ended_badly or bad_exit:
                 failures.append(entry)
         self._tasks = seen
@@ -407,16 +383,15 @@ class TimelineBuilder:
                 return []
             self._present = False
             return self._add([Entry(ev.at, GONE, "service removed")])
-        if ev.action == "create":
-            self._present = None
         new = ev.attributes.get("updatestate.new")
         if not new:
             return []  # a spec write or other write: the next poll shows what it changed
         old = ev.attributes.get("updatestate.old")
         out: list[Entry] = []
-        if old is None and self._latest is not None and self._latest.state and self._latest.hi < ev.at:
+        latest = self._latest
+        if old is None and latest is not None and latest.state and latest.hi < ev.at:
             # no `old` means the status was absent just before: a spec write cleared it
-            e = self._fact("", ev.at, ev.at, ev.at, self._latest.state, "", polled=False)
+            e = self._fact("", ev.at, ev.at, ev.at, latest.state, "", polled=False)
             out += [e] if e else []
         e = self._fact(new, ev.at, ev.at, ev.at, old or "", "", polled=False)
         return self._add(out + ([e] if e else []))
@@ -431,7 +406,7 @@ class TimelineBuilder:
         if action == "oom":
             if cid in self._oom:
                 return []  # the kernel reports each OOM kill several times in a burst
-            self._remember(self._oom, cid, None)
+            _remember(self._oom, cid, action)
             text, failure = f"oom: the container of {who} hit its memory limit", True
         elif action == "die":
             text = f"container of {who} died, exit {ev.attributes.get('exitCode', '?')}"
@@ -441,7 +416,7 @@ class TimelineBuilder:
             health = action.partition(":")[2].strip()
             if self._health.get(cid) == health:
                 return []
-            self._remember(self._health, cid, health)
+            _remember(self._health, cid, health)
             text = f"container of {who} {health}"
         else:
             return []
@@ -461,28 +436,16 @@ class TimelineBuilder:
                 return t
         return None
 
-    @staticmethod
-    def _remember(cache: OrderedDict[str, _V], key: str, value: _V) -> None:
-        cache[key] = value
-        cache.move_to_end(key)
-        if len(cache) > _CONTAINERS_KEPT:
-            cache.popitem(last=False)
-
-
-def _merged(observations: Iterable[Observation], events: Iterable[Event]) -> list[Observation | Event]:
-    # events first on equal times: the engine wrote them before a poll could read the result
-    keyed: list[tuple[datetime, int, int, Observation | Event]] = [
-        (e.at, 0, i, e) for i, e in enumerate(events)
-    ]
-    keyed += [(o.at, 1, i, o) for i, o in enumerate(observations)]
-    keyed.sort(key=lambda k: (k[0], k[1], k[2]))
-    return [item for *_, item in keyed]
-
 
 def build_timeline(observations: Iterable[Observation], events: Iterable[Event] = ()) -> Timeline:
     """Replay observations and events in time order into a timeline (for recordings and tests)."""
+    # events first on equal times: the engine wrote them before a poll could read the result
+    items: list[tuple[datetime, int, int, Observation | Event]] = [
+        (e.at, 0, i, e) for i, e in enumerate(events)
+    ]
+    items += [(o.at, 1, i, o) for i, o in enumerate(observations)]
     builder = TimelineBuilder()
-    for item in _merged(observations, events):
+    for *_, item in sorted(items, key=lambda k: (k[0], k[1], k[2])):
         if isinstance(item, Event):
             builder.add_event(item)
         else:

@@ -1,0 +1,143 @@
+"""Shared by the benchmarks: the lab's docker client, throwaway stacks, statistics and tables."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # tests.support builds the recipes the lab upgrades
+
+STACK_PREFIX = "ccci-b"
+STACK_LABEL = "com.docker.stack.namespace"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+CLEANUP_TIMEOUT = 90.0
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not run; the message says which step failed and why."""
+
+
+def lab_problem() -> str | None:
+    """None when the lab swarm is usable, else one line saying why not."""
+    from tests.support.recipes import LAB_IMAGE
+
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        info = client.info()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no lab"
+        return f"no Docker daemon reachable ({type(exc).__name__}: {exc}); run scripts/swarm-lab up"
+    try:
+        swarm = info.get("Swarm") or {}
+        if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
+            return "the Docker daemon is not a swarm manager; run scripts/swarm-lab up"
+        try:
+            client.images.get(LAB_IMAGE)
+        except Exception:  # noqa: BLE001
+            return f"image {LAB_IMAGE} missing; run scripts/swarm-lab up"
+        return None
+    finally:
+        client.close()
+
+
+class Lab:
+    """A docker client on the lab swarm; every stack it names is removed on exit, with its volumes."""
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        import docker
+
+        self.client: Any = docker.from_env(timeout=int(timeout))
+        self.stacks: list[str] = []
+        self._removed: set[str] = set()
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def new_stack(self, tag: str = "") -> str:
+        """A fresh stack name starting with STACK_PREFIX, remembered for removal."""
+        name = f"{STACK_PREFIX}{tag}{uuid.uuid4().hex[:6]}"
+        self.stacks.append(name)
+        return name
+
+    def remove_stack(self, stack: str) -> None:
+        """`docker stack rm` now (without waiting for the containers; `close` waits)."""
+        if stack in self._removed:
+            return
+        self._removed.add(stack)
+        subprocess.run(["docker", "stack", "rm", stack], capture_output=True, timeout=60, check=False)
+
+    def close(self) -> None:
+        """Remove every stack, wait for its containers to go, then drop its volumes and networks."""
+        for stack in self.stacks:
+            self.remove_stack(stack)
+        deadline = time.monotonic() + CLEANUP_TIMEOUT
+        for stack in self.stacks:
+            label = f"{STACK_LABEL}={stack}"
+            while time.monotonic() < deadline and self.client.containers.list(all=True, filters={"label": label}):
+                time.sleep(0.3)
+            # best effort: a leftover volume or network harms nothing and is reported by `docker`
+            for vol in self.client.volumes.list(filters={"label": label}):
+                with contextlib.suppress(Exception):
+                    vol.remove(force=True)
+            for net in self.client.networks.list(filters={"label": label}):
+                with contextlib.suppress(Exception):
+                    net.remove()
+        self.client.close()
+
+
+def wait_until(what: str, predicate: Callable[[], bool], timeout: float, interval: float = 0.25) -> None:
+    """Poll `predicate` until it holds; BenchError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0..100) by linear interpolation between closest ranks; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def ratio(num: float | None, den: float | None) -> float | None:
+    """num / den, or None when either is missing or den is not positive."""
+    if num is None or den is None or den <= 0:
+        return None
+    return num / den
+
+
+def fmt(value: float | None, digits: int = 1, suffix: str = "") -> str:
+    """A number for a table cell; `-` when missing."""
+    return "-" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], left: int = 1) -> str:
+    """A plain-text table: the first `left` columns left-aligned (labels), the rest right-aligned."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        parts = [c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])

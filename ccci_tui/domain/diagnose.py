@@ -1,0 +1,315 @@
+"""Timeline + observation + recipe state + expectation -> one Verdict (DESIGN.md section 5).
+
+The expected head comes from the user (`--expect-head`) or the recipe's HEAD, never from what
+is deployed: a genuinely wrong stamp must stay red.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ccci_tui.domain import failure as fl
+from ccci_tui.domain import verdict as v
+from ccci_tui.domain.model import (
+    COMPLETED,
+    PAUSED,
+    ROLE_ATTEMPTED,
+    ROLE_CURRENT,
+    ROLE_OTHER,
+    ROLLBACK_COMPLETED,
+    ROLLBACK_PAUSED,
+    ROLLBACK_STARTED,
+    UPDATING,
+    Observation,
+    RecipeState,
+    ServiceState,
+    SpecSummary,
+    TaskState,
+    UpdatePolicy,
+)
+from ccci_tui.domain.stamp import Stamp, parse_stamp, stamp_key, version_key
+from ccci_tui.domain.timeline import Timeline
+from ccci_tui.domain.verdict import Evidence, Expectation, Verdict
+
+# How long an update may run before "no progress" is reported: this many times the time one batch
+# needs (monitor + start time), plus a fixed allowance for image pulls and scheduling.
+_STUCK_FACTOR = 3.0
+_STUCK_ALLOWANCE_S = 60.0
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    svc: ServiceState
+    stack: str
+    stamp: Stamp
+    expected: str | None
+    expected_from: str
+    recipe: RecipeState | None
+    expect: Expectation
+    timeline: Timeline | None
+    tasks: tuple[TaskState, ...]
+    now: datetime
+    attempted: SpecSummary | None
+
+
+def _short(sha: str | None) -> str:
+    return sha[:8] if sha else "?"
+
+
+def _names(ctx: _Ctx, stamp: Stamp) -> str:
+    """What a stamp points to: tags, the expected head, the recipe HEAD."""
+    if not stamp.ok or stamp.sha is None:
+        return stamp.problem or ""
+    names = []
+    if ctx.recipe is not None:
+        names += [f"tag {t}" for t in ctx.recipe.tags_at(stamp.sha)]
+        if stamp.matches(ctx.recipe.head_sha):
+            names.append("recipe HEAD")
+    if ctx.expected and stamp.matches(ctx.expected):
+        names.append("the expected head")
+    return ", ".join(names) if names else "no tag, not the expected head"
+
+
+def _stamp_line(ctx: _Ctx, where: str, stamp: Stamp) -> Evidence:
+    return Evidence(v.SRC_LABEL, f"{where} chaos-version {stamp} ({_names(ctx, stamp)})")
+
+
+def _policy(p: UpdatePolicy | None) -> str:
+    if p is None:
+        return "unset (engine defaults: stop-first, failure_action pause, monitor 5s)"
+    return f"order {p.order}, failure_action {p.failure_action}, monitor {p.monitor_s:g}s"
+
+
+def _evidence(ctx: _Ctx) -> list[Evidence]:
+    svc, lines = ctx.svc, []
+    lines.append(_stamp_line(ctx, "Spec", ctx.stamp))
+    version = svc.spec.label(version_key(ctx.stack))
+    if version:
+        lines.append(Evidence(v.SRC_LABEL, f"Spec version label {version}"))
+    if svc.previous_spec is not None:
+        prev = parse_stamp(svc.previous_spec.label(stamp_key(ctx.stack)))
+        lines.append(_stamp_line(ctx, "PreviousSpec", prev))
+    elif svc.update_status is not None and svc.update_status.state == ROLLBACK_COMPLETED:
+        lines.append(Evidence(v.SRC_SPEC, "PreviousSpec is gone: an automatic rollback erases it"))
+    if ctx.attempted is not None and ctx.attempted.template_fp != svc.spec.template_fp:
+        lines.append(_stamp_line(ctx, "attempted spec (seen while updating)", parse_stamp(
+            ctx.attempted.label(stamp_key(ctx.stack)))))
+    st = svc.update_status
+    if st is None:
+        lines.append(Evidence(v.SRC_STATUS, "UpdateStatus absent (cleared by the last spec write; no rolling update since)"))
+    else:
+        started = st.started_at.strftime("%H:%M:%S") if st.started_at else "?"
+        lines.append(Evidence(v.SRC_STATUS, f"UpdateStatus {st.state} (started {started} UTC): {st.message}"))
+    lines.append(Evidence(v.SRC_SPEC, f"update_config {_policy((ctx.attempted or svc.spec).update_config)}"))
+    if ctx.recipe is not None:
+        r = ctx.recipe
+        dirty = f", {len(r.untracked)} untracked and {len(r.modified)} modified files" if r.dirty else ", clean"
+        lines.append(Evidence(v.SRC_GIT, f"recipe HEAD {_short(r.head_sha)} {r.head_subject!r} ({r.describe or 'no tags'}){dirty}"))
+    if ctx.expected:
+        lines.append(Evidence(v.SRC_GIT, f"expected head {_short(ctx.expected)} (from {ctx.expected_from})"))
+    if ctx.expect.intent:
+        lines.append(Evidence(v.SRC_APP_ENV, f"app env records {ctx.expect.intent} as the deployed version"))
+    return lines
+
+
+def _task_line(t: TaskState) -> Evidence:
+    bits = [f"task {t.id[:12]} slot {t.slot} ({t.role} spec): {t.state}, desired {t.desired}"]
+    if t.exit_code is not None:
+        bits.append(f"exit {t.exit_code}")
+    if t.oom_killed:
+        bits.append("OOMKilled")
+    if t.err:
+        bits.append(f"err {t.err!r}")
+    return Evidence(v.SRC_TASK, ", ".join(bits))
+
+
+def _make(ctx: _Ctx, kind: str, summary: str, next_step: str, extra: list[Evidence] | None = None,
+          task: TaskState | None = None) -> Verdict:
+    evidence = [*(extra or []), *_evidence(ctx)]
+    if task is not None:
+        evidence.insert(0, _task_line(task))
+    return Verdict(kind, summary, tuple(evidence), next_step, task.id if task else None)
+
+
+def _order(ctx: _Ctx) -> str:
+    policy = (ctx.attempted or ctx.svc.spec).update_config
+    return policy.order if policy else "stop-first"
+
+
+def _failure_sentence(ctx: _Ctx, f: fl.Failure, who: str) -> str:
+    monitor = ((ctx.attempted or ctx.svc.spec).update_config or UpdatePolicy()).monitor_s
+    when = ""
+    if f.running_for_s is not None and f.running_for_s <= monitor + 0.5:
+        when = f" {f.running_for_s:.0f} s into the {monitor:g} s monitor"
+    elif f.running_for_s is None and f.cause in ("unhealthy", "oom", "exit", "early-exit"):
+        when = " before it became healthy" if f.cause != "unhealthy" else ""
+    return f"the {who} task {f.phrase}{when} under {_order(ctx)}"
+
+
+def _rollback(ctx: _Ctx) -> Verdict:
+    task = fl.failing_task(Observation(ctx.now, ctx.svc, ctx.tasks), ctx.tasks, ctx.svc.update_status, ctx.timeline)
+    healthcheck = bool((ctx.attempted or ctx.svc.spec).healthcheck)
+    extra: list[Evidence] = []
+    if ctx.attempted is None:
+        others = [t for t in ctx.tasks if t.role in (ROLE_OTHER, ROLE_ATTEMPTED)]
+        if others:
+            extra.append(Evidence(v.SRC_TASK, f"{len(others)} task(s) ran a spec the service no longer has: "
+                                  "the attempted update, erased by the rollback"))
+        intent = parse_stamp(ctx.expect.intent) if ctx.expect.intent else None
+        if intent is not None and intent.ok and ctx.expected and intent.matches(ctx.expected):
+            extra.append(Evidence(v.SRC_APP_ENV, "the app env says the head was deployed; the service says otherwise"))
+    if task is None:
+        summary = "Swarm rolled the upgrade back; the failed task is no longer in the task history"
+        return _make(ctx, v.SWARM_ROLLBACK, summary, _rerun_hint(ctx), extra)
+    f = fl.explain(task, ctx.timeline, healthcheck)
+    summary = f"Swarm rolled the upgrade back: {_failure_sentence(ctx, f, 'head')}"
+    return _make(ctx, v.SWARM_ROLLBACK, summary, _rerun_hint(ctx, f), extra, task)
+
+
+def _rerun_hint(ctx: _Ctx, f: fl.Failure | None = None) -> str:
+    if _order(ctx) == "start-first":
+        return (f"Re-run with stop-first (ccci-tui rerun {ctx.stack} --order stop-first): if it converges, old and "
+                "new tasks could not co-reside; set update_config.order: stop-first or give the service more room.")
+    cause = f" ({f.phrase})" if f else ""
+    return f"The head itself fails{cause}: read its logs (docker service logs) and fix the recipe."
+
+
+def _stuck_budget(spec: SpecSummary) -> float:
+    p = spec.update_config or UpdatePolicy()
+    batches = max(1, (spec.replicas or 1) // max(1, p.parallelism or (spec.replicas or 1)))
+    return _STUCK_FACTOR * batches * (p.monitor_s + p.delay_s + (spec.monitor_hint_s or 0.0)) + _STUCK_ALLOWANCE_S
+
+
+def _wrong_commit(ctx: _Ctx) -> Verdict | None:
+    """checkout-drift or stamp-mismatch when the deployed (or attempted) stamp is not the expected head."""
+    if not ctx.expected or ctx.stamp.matches(ctx.expected):
+        return None
+    if ctx.recipe is not None and not parse_stamp(ctx.recipe.head_sha[:8]).matches(ctx.expected):
+        summary = (f"The recipe checkout is at {_short(ctx.recipe.head_sha)}, not the expected head "
+                   f"{_short(ctx.expected)}: the deploy used what was checked out ({ctx.stamp})")
+        return _make(ctx, v.CHECKOUT_DRIFT, summary,
+                     f"git -C {ctx.recipe.path} checkout {ctx.expect.head_ref or _short(ctx.expected)}, then redeploy.")
+    if not ctx.stamp.ok:
+        summary = f"The service carries no usable chaos-version stamp ({ctx.stamp.problem}); expected {_short(ctx.expected)}"
+    else:
+        summary = (f"The deployed stamp {ctx.stamp} is not the expected head {_short(ctx.expected)} and no rollback "
+                   "explains it: a different commit was deployed")
+    return _make(ctx, v.STAMP_MISMATCH, summary, "Redeploy the expected head and check what the deploy step checks out.")
+
+
+def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
+    """completed, or no status: crashes, wrong commit, converged or still starting."""
+    crashed = fl.current_failures(ctx.tasks, after)
+    up = fl.running(ctx.tasks)
+    if crashed and after is not None:
+        t = crashed[-1]
+        f = fl.explain(t, ctx.timeline, bool(ctx.svc.spec.healthcheck))
+        summary = (f"The update completed, then an up-to-date task {f.phrase}: the head fails after the "
+                   f"{((ctx.svc.spec.update_config or UpdatePolicy()).monitor_s):g} s monitor, so Swarm never rolled back")
+        return _make(ctx, v.CRASH_AFTER_MONITOR, summary,
+                     "Read the task logs; a longer monitor would have caught it and rolled back.", task=t)
+    wrong = _wrong_commit(ctx)
+    if wrong is not None:
+        return wrong
+    if not up:
+        if crashed:
+            t = crashed[-1]
+            f = fl.explain(t, ctx.timeline, bool(ctx.svc.spec.healthcheck))
+            return _make(ctx, v.CRASH_AFTER_MONITOR, f"No up-to-date task is running: the latest {f.phrase}",
+                         "Read the task logs (docker service logs).", task=t)
+        return _make(ctx, v.IN_PROGRESS, "The deployed spec is right but its tasks are not running yet",
+                     "Wait for the tasks to start (ccci-tui wait).")
+    stamp_note = f"stamp {ctx.stamp} matches the expected head" if ctx.expected else "no expected head given"
+    if no_update:
+        return _make(ctx, v.NO_ROLLING_UPDATE,
+                     f"The redeploy changed no task (labels or config only), so there was no rolling update; {stamp_note}",
+                     "Nothing to do.")
+    return _make(ctx, v.CONVERGED, f"Converged: {stamp_note} and {len(up)} up-to-date task(s) are running",
+                 "Nothing to do." if ctx.expected else "Pass --expect-head or --recipe to check the stamp.")
+
+
+def diagnose(
+    obs: Observation,
+    recipe: RecipeState | None = None,
+    expect: Expectation | None = None,
+    timeline: Timeline | None = None,
+) -> Verdict:
+    """The verdict for one service observation."""
+    expect = expect or Expectation()
+    svc = obs.service
+    if svc is None:
+        return Verdict(v.SERVICE_GONE, f"The service is gone: {obs.error or 'no such service'}",
+                       (Evidence(v.SRC_STATUS, obs.error or "service not found"),),
+                       "Check the stack name (ccci-tui with no arguments lists stacks).")
+    expected, expected_from = expect.head, f"--expect-head {expect.head_ref or ''}".strip()
+    if not expected and recipe is not None:
+        expected, expected_from = recipe.head_sha, f"recipe HEAD in {recipe.path}"
+    attempted = timeline.attempted_spec if timeline is not None else None
+    ctx = _Ctx(
+        svc=svc, stack=svc.stack, stamp=parse_stamp(svc.spec.label(stamp_key(svc.stack))),
+        expected=expected, expected_from=expected_from, recipe=recipe, expect=expect, timeline=timeline,
+        tasks=fl.classify(obs, attempted), now=expect.now or obs.at, attempted=attempted,
+    )
+    return _by_status(ctx)
+
+
+def _by_status(ctx: _Ctx) -> Verdict:
+    svc, st, expect = ctx.svc, ctx.svc.update_status, ctx.expect
+    if expect.marker_taken:
+        if expect.marker_index is not None and svc.index <= expect.marker_index:
+            return _make(ctx, v.STALE_STATUS,
+                         f"Nothing was written to the service since the marker (Version.Index {svc.index} <= "
+                         f"{expect.marker_index}): what it shows belongs to an earlier deploy",
+                         "Check that the deploy targets this stack and service.")
+        if st is not None and expect.marker_started_at is not None and st.started_at == expect.marker_started_at:
+            return _make(ctx, v.STALE_STATUS,
+                         f"The UpdateStatus {st.state} started before the redeploy: it belongs to an earlier deploy",
+                         "Check that the deploy targets this stack and service.")
+    if st is None:
+        prev = svc.previous_spec
+        no_update = prev is not None and prev.template_fp == svc.spec.template_fp
+        return _settled(ctx, None, no_update)
+    if st.state in (UPDATING, ROLLBACK_STARTED):
+        wrong = _wrong_commit(ctx) if st.state == UPDATING else None
+        if wrong is not None:
+            return wrong
+        pending = [t for t in ctx.tasks if t.err and fl.NO_NODE in t.err and not t.terminal]
+        if pending:
+            t = pending[0]
+            return _make(ctx, v.UPDATE_STUCK, f"The update cannot proceed: task {t.id[:12]} is pending with "
+                         f"{t.err!r}" + (" (start-first needs room for old and new tasks at once)"
+                                         if _order(ctx) == "start-first" else ""),
+                         "Free resources, lower the reservation, or use stop-first.", task=t)
+        elapsed = (ctx.now - st.started_at).total_seconds() if st.started_at else 0.0
+        budget = _stuck_budget(ctx.attempted or svc.spec)
+        if elapsed > budget:
+            return _make(ctx, v.UPDATE_STUCK, f"{st.state} for {elapsed:.0f} s, far beyond the {budget:.0f} s "
+                         "that monitor plus start time allow", "Inspect the tasks: something is not progressing.")
+        if st.state == ROLLBACK_STARTED:
+            rb = _rollback(ctx)
+            return Verdict(v.IN_PROGRESS, rb.summary.replace("rolled the upgrade back", "is rolling the upgrade back"),
+                           rb.evidence, "Wait for the rollback to finish (ccci-tui wait).", rb.task_id)
+        return _make(ctx, v.IN_PROGRESS, f"Swarm is updating the service ({elapsed:.0f} s so far)",
+                     "Wait for the update to finish (ccci-tui wait).")
+    if st.state in (PAUSED, ROLLBACK_PAUSED):
+        task = fl.failing_task(Observation(ctx.now, svc, ctx.tasks), ctx.tasks, st, ctx.timeline,
+                               roles=(ROLE_CURRENT, ROLE_ATTEMPTED, ROLE_OTHER))
+        what = "rollback" if st.state == ROLLBACK_PAUSED else "update"
+        name = f" on task {task.id[:12]}" if task else ""
+        cause = ""
+        if task is not None:
+            cause = f": it {fl.explain(task, ctx.timeline, bool(svc.spec.healthcheck)).phrase}"
+        return _make(ctx, v.UPDATE_PAUSED, f"Swarm paused the {what}{name}{cause}",
+                     f"Fix the cause, then `docker service update --rollback` or redeploy {ctx.stack}.", task=task)
+    if st.state == ROLLBACK_COMPLETED:
+        if not fl.running(ctx.tasks):
+            return _make(ctx, v.ROLLBACK_UNHEALTHY,
+                         "Swarm rolled the upgrade back, but the restored version is not running either",
+                         "Both versions fail: read the task logs; the base may need the same fix.")
+        if ctx.expected and ctx.stamp.matches(ctx.expected):
+            return _settled(ctx, st.completed_at, False)
+        return _rollback(ctx)
+    if st.state == COMPLETED:
+        return _settled(ctx, st.completed_at, False)
+    return _make(ctx, v.IN_PROGRESS, f"Unknown update state {st.state!r}", "Wait and look again.")

@@ -1,0 +1,216 @@
+"""The headless commands: diagnose, mark, wait and compare."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from ccci_tui.domain import verdict as v
+from ccci_tui.domain.diagnose import diagnose
+from ccci_tui.domain.model import Observation
+from ccci_tui.domain.timeline import TimelineBuilder
+from ccci_tui.domain.times import parse_engine_time
+from ccci_tui.domain.verdict import Expectation, Verdict
+from ccci_tui.headless.context import Target, UsageError, resolve_target
+from ccci_tui.headless.render import emit
+from ccci_tui.sources.swarm import SwarmError, SwarmSource
+
+
+def _source(args: argparse.Namespace) -> SwarmSource:
+    source = SwarmSource(timeout=getattr(args, "api_timeout", 10.0))
+    try:
+        source.require_manager()
+    except SwarmError as exc:
+        raise UsageError(str(exc)) from exc
+    return source
+
+
+def _check_stack(source: SwarmSource, stack: str, service: str) -> None:
+    names = {s.name for s in source.services(stack)}  # SwarmError when the stack does not exist
+    full = service if service.startswith(f"{stack}_") else f"{stack}_{service}"
+    if full not in names:
+        raise UsageError(f"stack {stack!r} has no service {service!r} (it has: {', '.join(sorted(names))})")
+
+
+def _context(target: Target, source: SwarmSource) -> dict[str, Any]:
+    return {
+        "source": source.label,
+        "stack": target.stack,
+        "service": target.service,
+        "recipe": str(target.recipe_path) if target.recipe_path else None,
+        "expected_head": target.expect.head,
+    }
+
+
+def run_diagnose(args: argparse.Namespace) -> int:
+    """`ccci-tui diagnose STACK`: one verdict from what survives on the service now."""
+    target = resolve_target(args.stack, args.service, args.recipe, args.expect_head)
+    source = _source(args)
+    try:
+        _check_stack(source, args.stack, args.service)
+        obs = source.observe(args.stack, args.service)
+    except SwarmError as exc:
+        raise UsageError(str(exc)) from exc
+    verdict = diagnose(obs, target.recipe, target.expect)
+    emit(verdict, args.format, _context(target, source), target.notes)
+    return verdict.exit_code
+
+
+def _marker(obs: Observation) -> dict[str, Any]:
+    svc = obs.service
+    st = svc.update_status if svc else None
+    return {
+        "index": svc.index if svc else 0,
+        "started_at": st.started_at.isoformat() if st and st.started_at else None,
+        "state": st.state if st else None,
+    }
+
+
+def run_mark(args: argparse.Namespace) -> int:
+    """`ccci-tui mark STACK`: print the deploy marker (Version.Index) a later `wait` starts from."""
+    source = _source(args)
+    try:
+        obs = source.observe(args.stack, args.service)
+    except SwarmError as exc:
+        raise UsageError(str(exc)) from exc
+    marker = _marker(obs)
+    if args.format == "json":
+        print(json.dumps({"stack": args.stack, "service": args.service, **marker}))
+    else:
+        print(marker["index"])
+    return 0
+
+
+def _expectation(base: Expectation, marker: dict[str, Any]) -> Expectation:
+    return Expectation(
+        head=base.head, head_ref=base.head_ref, intent=base.intent, marker_taken=True,
+        marker_index=marker["index"], marker_started_at=parse_engine_time(marker.get("started_at")),
+        marker_state=marker.get("state") or "",
+    )
+
+
+def run_wait(args: argparse.Namespace) -> int:
+    """`ccci-tui wait STACK [-- DEPLOY...]`: take the marker, deploy, watch until a terminal verdict."""
+    if args.deploy and args.since_index is not None:
+        raise UsageError("give either a deploy command after -- or --since-index, not both")
+    if not args.deploy and args.since_index is None:
+        raise UsageError("wait needs a deploy command after -- (or --since-index N from `ccci-tui mark`)")
+    target = resolve_target(args.stack, args.service, args.recipe, args.expect_head)
+    source = _source(args)
+    if args.deploy:
+        try:
+            marker = _marker(source.observe(args.stack, args.service))
+        except SwarmError as exc:
+            raise UsageError(str(exc)) from exc
+        proc = subprocess.run(args.deploy, check=False)
+        if proc.returncode != 0:
+            raise UsageError(f"the deploy command exited with {proc.returncode}: {' '.join(args.deploy)}")
+    else:
+        marker = {"index": args.since_index, "started_at": args.since_started_at, "state": None}
+    expect = _expectation(target.expect, marker)
+    verdict = watch_until_terminal(source, target, expect, args.timeout, quiet=args.format != "text")
+    emit(verdict, args.format, {**_context(target, source), "marker_index": marker["index"]}, target.notes)
+    return verdict.exit_code
+
+
+# While waiting, these are not answers yet: a status older than the marker is never accepted.
+_NOT_YET = frozenset({v.IN_PROGRESS, v.STALE_STATUS})
+
+
+def watch_until_terminal(
+    source: SwarmSource, target: Target, expect: Expectation, timeout: float, quiet: bool = True
+) -> Verdict:
+    """Event-woken watch of one service until the verdict is terminal or `timeout` passes."""
+    from ccci_tui.sources.live import LiveWatch
+
+    builder = TimelineBuilder()
+    lock = threading.Lock()
+    done = threading.Event()
+    state: dict[str, Any] = {"verdict": None, "error": None}
+
+    def on_obs(obs: Observation) -> None:
+        with lock:
+            builder.add_observation(obs)
+            now_expect = Expectation(**{**expect.__dict__, "now": obs.at})
+            verdict = diagnose(builder.classify(obs), target.recipe, now_expect, builder.snapshot())
+            state["verdict"], state["error"] = verdict, None
+            if verdict.kind not in _NOT_YET:
+                done.set()
+
+    def on_event(ev: Any) -> None:
+        with lock:
+            builder.add_event(ev)
+
+    def on_error(message: str) -> None:
+        state["error"] = message
+        if not quiet:
+            print(f"ccci-tui: {message}; retrying", file=sys.stderr)
+
+    watch = LiveWatch(source, target.stack, target.service, on_observation=on_obs, on_event=on_event,
+                      on_error=on_error, poll_interval=1.0).start()
+    try:
+        done.wait(timeout)
+    finally:
+        watch.close()
+    verdict = state["verdict"]
+    if verdict is None:
+        reason = state["error"] or "no observation"
+        raise UsageError(f"gave up after {timeout:g} s: {reason}")
+    if verdict.kind in _NOT_YET:
+        extra = f" (last error: {state['error']})" if state["error"] else ""
+        verdict = Verdict(verdict.kind, f"Timed out after {timeout:g} s: {verdict.summary}{extra}",
+                          verdict.evidence, verdict.next_step, verdict.task_id)
+    return verdict
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """`ccci-tui compare --recipe PATH BASE HEAD`: effective update policy and risks, base vs head."""
+    from ccci_tui.domain.compare import compare_policies
+    from ccci_tui.domain.compose import ComposeError, load_policy, parse_compose_file_chain
+    from ccci_tui.sources.abra import AbraError, read_app_env
+    from ccci_tui.sources.recipe import RecipeError, RecipeSource
+
+    env: dict[str, str] = {}
+    chain_value = args.compose_file
+    if args.env_file:
+        try:
+            app_env = read_app_env(args.env_file)
+        except AbraError as exc:
+            raise UsageError(str(exc)) from exc
+        env.update(app_env.env)
+        chain_value = chain_value or ":".join(app_env.compose_files)
+    env["STACK_NAME"] = args.stack
+    chain = parse_compose_file_chain(chain_value)
+    sides = []
+    try:
+        with RecipeSource(args.recipe) as recipe:
+            for ref in (args.base, args.head):
+                sha = recipe.resolve(ref)
+                files = [(f"{name}@{ref}", recipe.file_at(sha, name)) for name in chain]
+                sides.append(load_policy(files, env))
+    except (RecipeError, ComposeError) as exc:
+        raise UsageError(str(exc)) from exc
+    comparison = compare_policies(sides[0], sides[1])
+    if args.format == "json":
+        print(json.dumps({"schema": "ccci-tui/compare", "version": 1, "base": args.base, "head": args.head,
+                          **comparison.to_dict()}, indent=2))
+    elif args.format == "markdown":
+        print(comparison.to_markdown())
+    else:
+        print(comparison.to_text())
+    return 0
+
+
+def run_timed(fn: Any, args: argparse.Namespace) -> int:
+    """Run a command; `--time` prints its wall time on stderr (the benchmark reads it)."""
+    started = time.perf_counter()
+    try:
+        return int(fn(args))
+    finally:
+        if getattr(args, "time", False):
+            print(f"ccci-tui: {time.perf_counter() - started:.3f} s", file=sys.stderr)
