@@ -1,4 +1,4 @@
-"""Command line entry point `ccci-tui`."""
+"""Command line entry point `ccci-tui`: the TUI by default, headless subcommands for CI and scripts."""
 
 from __future__ import annotations
 
@@ -9,16 +9,58 @@ from collections.abc import Sequence
 from ccci_tui import __version__
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_IN_PROGRESS = 0, 1, 2, 3
+FORMATS = ("text", "json", "markdown")
+
+
+def _target_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("stack", metavar="STACK", help="the stack name (abra derives it from the app domain)")
+    p.add_argument("--service", default="app", help="service within the stack (default: app)")
+    p.add_argument("--recipe", metavar="PATH", help="recipe checkout (default: found through abra's layout)")
+    p.add_argument("--expect-head", metavar="REF", help="the commit the deploy should run (default: recipe HEAD)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    p.add_argument("--time", action="store_true", help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree for every subcommand."""
     parser = argparse.ArgumentParser(
         prog="ccci-tui",
-        description="Diagnose drift in Co-op Cloud recipe upgrades on Docker Swarm.",
+        description="Diagnose drift in Co-op Cloud recipe upgrades on Docker Swarm. "
+        "Exit codes: 0 fine, 1 drift, 2 usage or connection error, 3 still in progress.",
     )
     parser.add_argument("--version", action="version", version=f"ccci-tui {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--demo", action="store_true", help="open the bundled recording of the incident")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("diagnose", help="one verdict for a stack's service, from what is on the swarm now")
+    _target_args(p)
+
+    p = sub.add_parser("mark", help="print the deploy marker (Version.Index) for a later `wait --since-index`")
+    p.add_argument("stack", metavar="STACK")
+    p.add_argument("--service", default="app")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+    p = sub.add_parser(
+        "wait",
+        help="race-free convergence gate: mark, run the deploy, watch until a verdict",
+        description="Take the deploy marker, run DEPLOY-COMMAND, then watch the service until a terminal "
+        "verdict and exit with its code. Never accepts a status older than the marker.",
+    )
+    _target_args(p)
+    p.add_argument("--timeout", type=float, default=300.0, metavar="S", help="give up after S seconds (exit 3)")
+    p.add_argument("--since-index", type=int, metavar="N", help="marker from `ccci-tui mark` (two-step use)")
+    p.add_argument("--since-started-at", metavar="TIME", help="UpdateStatus.StartedAt from `mark --format json`")
+    p.add_argument("deploy", nargs=argparse.REMAINDER, metavar="-- DEPLOY-COMMAND...")
+
+    p = sub.add_parser("compare", help="base vs head effective update policy and risks, overlays merged")
+    p.add_argument("base", metavar="BASE", help="base ref (a tag such as 0.7.0+3.3.1)")
+    p.add_argument("head", metavar="HEAD", help="head ref")
+    p.add_argument("--recipe", metavar="PATH", required=True, help="recipe checkout (read only)")
+    p.add_argument("--compose-file", metavar="CHAIN", help="COMPOSE_FILE chain, e.g. compose.yml:compose.x.yml")
+    p.add_argument("--env-file", metavar="F", help="app env file for interpolation and its COMPOSE_FILE")
+    p.add_argument("--stack", default="STACK", help="STACK_NAME for interpolation (default: STACK)")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--time", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -26,10 +68,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "deploy", None) and args.deploy[:1] == ["--"]:
+        args.deploy = args.deploy[1:]
     if args.command is None:
+        if args.demo:
+            from ccci_tui.demo import run_demo
+
+            return run_demo()
         parser.print_help()
         return EXIT_USAGE
-    return EXIT_OK
+    # deferred: the headless path must not pay for what it does not use (bench/ measures start-up)
+    from ccci_tui.headless import commands
+    from ccci_tui.headless.context import UsageError
+    from ccci_tui.sources.swarm import SwarmError
+
+    handler = {
+        "diagnose": commands.run_diagnose,
+        "mark": commands.run_mark,
+        "wait": commands.run_wait,
+        "compare": commands.run_compare,
+    }[args.command]
+    try:
+        return commands.run_timed(handler, args)
+    except (UsageError, SwarmError) as exc:
+        print(f"ccci-tui {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"ccci-tui {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

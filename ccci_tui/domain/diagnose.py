@@ -6,7 +6,7 @@ is deployed: a genuinely wrong stamp must stay red.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ccci_tui.domain import failure as fl
@@ -97,7 +97,8 @@ def _evidence(ctx: _Ctx) -> list[Evidence]:
             ctx.attempted.label(stamp_key(ctx.stack)))))
     st = svc.update_status
     if st is None:
-        lines.append(Evidence(v.SRC_STATUS, "UpdateStatus absent (cleared by the last spec write; no rolling update since)"))
+        absent = "UpdateStatus absent (cleared by the last spec write; no rolling update since)"
+        lines.append(Evidence(v.SRC_STATUS, absent))
     else:
         started = st.started_at.strftime("%H:%M:%S") if st.started_at else "?"
         lines.append(Evidence(v.SRC_STATUS, f"UpdateStatus {st.state} (started {started} UTC): {st.message}"))
@@ -105,7 +106,8 @@ def _evidence(ctx: _Ctx) -> list[Evidence]:
     if ctx.recipe is not None:
         r = ctx.recipe
         dirty = f", {len(r.untracked)} untracked and {len(r.modified)} modified files" if r.dirty else ", clean"
-        lines.append(Evidence(v.SRC_GIT, f"recipe HEAD {_short(r.head_sha)} {r.head_subject!r} ({r.describe or 'no tags'}){dirty}"))
+        described = r.describe or "no tags"
+        lines.append(Evidence(v.SRC_GIT, f"recipe HEAD {_short(r.head_sha)} {r.head_subject!r} ({described}){dirty}"))
     if ctx.expected:
         lines.append(Evidence(v.SRC_GIT, f"expected head {_short(ctx.expected)} (from {ctx.expected_from})"))
     if ctx.expect.intent:
@@ -167,6 +169,16 @@ def _rollback(ctx: _Ctx) -> Verdict:
     return _make(ctx, v.SWARM_ROLLBACK, summary, _rerun_hint(ctx, f), extra, task)
 
 
+def _manual_rollback(ctx: _Ctx) -> bool:
+    """A manual rollback swaps Spec and PreviousSpec; an automatic one clears PreviousSpec (fact 2)."""
+    if ctx.svc.previous_spec is not None:
+        return True
+    if ctx.timeline is None:
+        return False
+    last = next((e for e in reversed(ctx.timeline.statuses) if e.state == ROLLBACK_STARTED), None)
+    return last is not None and "manually requested" in last.text
+
+
 def _rerun_hint(ctx: _Ctx, f: fl.Failure | None = None) -> str:
     if _order(ctx) == "start-first":
         return (f"Re-run with stop-first (ccci-tui rerun {ctx.stack} --order stop-first): if it converges, old and "
@@ -190,12 +202,31 @@ def _wrong_commit(ctx: _Ctx) -> Verdict | None:
                    f"{_short(ctx.expected)}: the deploy used what was checked out ({ctx.stamp})")
         return _make(ctx, v.CHECKOUT_DRIFT, summary,
                      f"git -C {ctx.recipe.path} checkout {ctx.expect.head_ref or _short(ctx.expected)}, then redeploy.")
+    extra = _erased_rollback(ctx)
     if not ctx.stamp.ok:
-        summary = f"The service carries no usable chaos-version stamp ({ctx.stamp.problem}); expected {_short(ctx.expected)}"
+        summary = (f"The service carries no usable chaos-version stamp ({ctx.stamp.problem}); "
+                   f"expected {_short(ctx.expected)}")
+    elif extra:
+        summary = (f"The deployed stamp {ctx.stamp} is not the expected head {_short(ctx.expected)}: an earlier "
+                   "update was rolled back, and a later deploy of this commit erased the rollback's status")
     else:
         summary = (f"The deployed stamp {ctx.stamp} is not the expected head {_short(ctx.expected)} and no rollback "
                    "explains it: a different commit was deployed")
-    return _make(ctx, v.STAMP_MISMATCH, summary, "Redeploy the expected head and check what the deploy step checks out.")
+    return _make(ctx, v.STAMP_MISMATCH, summary,
+                 "Redeploy the expected head and check what the deploy step checks out.", extra)
+
+
+def _erased_rollback(ctx: _Ctx) -> list[Evidence]:
+    """A rollback the timeline saw whose UpdateStatus a later deploy has cleared."""
+    if ctx.timeline is None or ctx.svc.update_status is not None:
+        return []
+    rolled = [e for e in ctx.timeline.statuses if e.state == ROLLBACK_COMPLETED]
+    if not rolled:
+        return []
+    att = ctx.attempted
+    what = f" of {parse_stamp(att.label(stamp_key(ctx.stack)))}" if att is not None else ""
+    return [Evidence(v.SRC_TIMELINE, f"an earlier update{what} was rolled back at {rolled[-1].at:%H:%M:%S}; "
+                     "a later deploy cleared that UpdateStatus")]
 
 
 def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
@@ -205,8 +236,9 @@ def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
     if crashed and after is not None:
         t = crashed[-1]
         f = fl.explain(t, ctx.timeline, bool(ctx.svc.spec.healthcheck))
+        monitor = (ctx.svc.spec.update_config or UpdatePolicy()).monitor_s
         summary = (f"The update completed, then an up-to-date task {f.phrase}: the head fails after the "
-                   f"{((ctx.svc.spec.update_config or UpdatePolicy()).monitor_s):g} s monitor, so Swarm never rolled back")
+                   f"{monitor:g} s monitor, so Swarm never rolled back")
         return _make(ctx, v.CRASH_AFTER_MONITOR, summary,
                      "Read the task logs; a longer monitor would have caught it and rolled back.", task=t)
     wrong = _wrong_commit(ctx)
@@ -223,7 +255,8 @@ def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
     stamp_note = f"stamp {ctx.stamp} matches the expected head" if ctx.expected else "no expected head given"
     if no_update:
         return _make(ctx, v.NO_ROLLING_UPDATE,
-                     f"The redeploy changed no task (labels or config only), so there was no rolling update; {stamp_note}",
+                     "The redeploy changed no task (labels or config only), so there was no rolling update; "
+                     + stamp_note,
                      "Nothing to do.")
     return _make(ctx, v.CONVERGED, f"Converged: {stamp_note} and {len(up)} up-to-date task(s) are running",
                  "Nothing to do." if ctx.expected else "Pass --expect-head or --recipe to check the stamp.")
@@ -307,6 +340,11 @@ def _by_status(ctx: _Ctx) -> Verdict:
             return _make(ctx, v.ROLLBACK_UNHEALTHY,
                          "Swarm rolled the upgrade back, but the restored version is not running either",
                          "Both versions fail: read the task logs; the base may need the same fix.")
+        if _manual_rollback(ctx):
+            note = Evidence(v.SRC_STATUS, "a manually requested rollback (docker service rollback) swapped Spec "
+                            "and PreviousSpec: Swarm did not decide this")
+            settled = _settled(ctx, st.completed_at, False)
+            return replace(settled, evidence=(note, *settled.evidence))
         if ctx.expected and ctx.stamp.matches(ctx.expected):
             return _settled(ctx, st.completed_at, False)
         return _rollback(ctx)

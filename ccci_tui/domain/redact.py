@@ -16,7 +16,9 @@ _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b")
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
 # KEY=value, KEY: value, "KEY": "value" inside free text (labels, env lines, error messages)
-_ASSIGN = re.compile(r"""(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*|"\s*:\s*")(?P<val>"[^"]*"|'[^']*'|[^\s,;"']+)""")
+_ASSIGN = re.compile(
+    r"""(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*|"\s*:\s*")(?P<val>"[^"]*"|'[^']*'|[^\s,;"']+)"""
+)
 _URL_CREDS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@")
 
 

@@ -137,7 +137,7 @@ def watch_until_terminal(
         with lock:
             builder.add_observation(obs)
             now_expect = Expectation(**{**expect.__dict__, "now": obs.at})
-            verdict = diagnose(builder.classify(obs), target.recipe, now_expect, builder.snapshot())
+            verdict = diagnose(obs, target.recipe, now_expect, builder.snapshot())
             state["verdict"], state["error"] = verdict, None
             if verdict.kind not in _NOT_YET:
                 done.set()

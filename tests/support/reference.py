@@ -18,8 +18,8 @@ adapter passes `exit_code` only once the task state is terminal.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,8 @@ def template_fps(polls: list[dict[str, Any]]) -> dict[LabelKey, str]:
     order: list[LabelKey] = []
     seen: set[str] = set()
     for rec in polls:
+        if "error" in rec:
+            continue  # a failed read while the service was being removed (run K): no observation
         if rec.get("service", True) is None:
             continue
         key = _key(rec["labels"])
@@ -183,6 +185,8 @@ def load_observations(run: str, events: list[Event] | None = None) -> list[Obser
     for rec in polls:
         at = engine_time(rec["t"])
         assert at is not None
+        if "error" in rec:
+            continue  # a failed read while the service was being removed (run K): no observation
         if rec.get("service", True) is None:
             out.append(Observation(at=at, service=None))
             continue
@@ -211,3 +215,35 @@ def load_run(run: str) -> tuple[list[Observation], list[Event]]:
     """Observations and events of a recorded run."""
     events = load_events(run)
     return load_observations(run, events), events
+
+
+BASE_SHA = "eb96de94aa00112233445566778899aabbccddee"
+HEAD_SHA = "7ae7b0f76efb3a1f0c2d1e4b5a6978877665544a"
+
+
+def _stamp_spec(spec: SpecSummary | None, stack: str, base: str, head: str, dirty: bool) -> SpecSummary | None:
+    if spec is None:
+        return None
+    sha = base if spec.labels.get("research.version") == "v1" else head
+    key = f"coop-cloud.{stack}.chaos-version"
+    return replace(spec, labels={**spec.labels, key: sha[:8] + ("+U" if dirty else "")})
+
+
+def stamped(obs: Observation, base: str = BASE_SHA, head: str = HEAD_SHA, dirty: bool = False) -> Observation:
+    """The run's `research.version` label read as abra's stamp: v1 is the base commit, v2* the head."""
+    svc = obs.service
+    if svc is None:
+        return obs
+    spec = _stamp_spec(svc.spec, svc.stack, base, head, dirty)
+    assert spec is not None
+    prev = _stamp_spec(svc.previous_spec, svc.stack, base, head, dirty)
+    return replace(obs, service=replace(svc, spec=spec, previous_spec=prev))
+
+
+def merged(run: str, **stamp_args: Any) -> list[Observation | Event]:
+    """A run's stamped observations and its events in time order (events first on a tie)."""
+    observations, events = load_run(run)
+    items: list[tuple[datetime, int, Observation | Event]] = [(e.at, 0, e) for e in events]
+    items += [(o.at, 1, stamped(o, **stamp_args)) for o in observations]
+    items.sort(key=lambda x: (x[0], x[1]))
+    return [it for _, _, it in items]

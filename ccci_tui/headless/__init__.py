@@ -1,0 +1,1 @@
+"""Headless commands for CI and scripts: diagnose, mark, wait, compare."""
