@@ -253,7 +253,9 @@ def run(args: Any) -> dict[str, Any]:
     plan = QUICK_PLAN if getattr(args, "quick", False) else FULL_PLAN
     upgrades: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ccci-bench-") as tmp, Lab() as lab:
-        recipes = {script: build_recipe(Path(tmp) / script, head_script=script) for _, script in plan}
+        recipes = {
+            script: build_recipe(Path(tmp) / script, head_script=script) for script in sorted({s for _, s in plan})
+        }
         listener = TransitionListener()
         try:
             for i, (kind, script) in enumerate(plan, start=1):

@@ -86,16 +86,25 @@ class Lab:
         deadline = time.monotonic() + CLEANUP_TIMEOUT
         for stack in self.stacks:
             label = f"{STACK_LABEL}={stack}"
-            while time.monotonic() < deadline and self.client.containers.list(all=True, filters={"label": label}):
+            while time.monotonic() < deadline and self._containers(label):
                 time.sleep(0.3)
-            # best effort: a leftover volume or network harms nothing and is reported by `docker`
-            for vol in self.client.volumes.list(filters={"label": label}):
-                with contextlib.suppress(Exception):
-                    vol.remove(force=True)
-            for net in self.client.networks.list(filters={"label": label}):
-                with contextlib.suppress(Exception):
-                    net.remove()
+            # best effort, and through the low-level API: the models inspect each item and race removal
+            with contextlib.suppress(Exception):
+                for vol in self.client.api.volumes(filters={"label": label}).get("Volumes") or []:
+                    with contextlib.suppress(Exception):
+                        self.client.api.remove_volume(vol["Name"], force=True)
+            with contextlib.suppress(Exception):
+                for net in self.client.api.networks(filters={"label": label}):
+                    with contextlib.suppress(Exception):
+                        self.client.api.remove_network(net["Id"])
         self.client.close()
+
+    def _containers(self, label: str) -> bool:
+        """Whether any container carries `label` (the low-level list: the model's list races removal)."""
+        try:
+            return bool(self.client.api.containers(all=True, filters={"label": label}))
+        except Exception:  # noqa: BLE001 - the daemon is away: nothing to wait for
+            return False
 
 
 def wait_until(what: str, predicate: Callable[[], bool], timeout: float, interval: float = 0.25) -> None:

@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "wait",
         help="race-free convergence gate: mark, run the deploy, watch until a verdict",
+        usage="ccci-tui wait STACK [options] -- DEPLOY-COMMAND...",
         description="Take the deploy marker, run DEPLOY-COMMAND, then watch the service until a terminal "
         "verdict and exit with its code. Never accepts a status older than the marker.",
     )
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0, metavar="S", help="give up after S seconds (exit 3)")
     p.add_argument("--since-index", type=int, metavar="N", help="marker from `ccci-tui mark` (two-step use)")
     p.add_argument("--since-started-at", metavar="TIME", help="UpdateStatus.StartedAt from `mark --format json`")
-    p.add_argument("deploy", nargs=argparse.REMAINDER, metavar="-- DEPLOY-COMMAND...")
+    p.set_defaults(deploy=[])
 
     p = sub.add_parser("compare", help="base vs head effective update policy and risks, overlays merged")
     p.add_argument("base", metavar="BASE", help="base ref (a tag such as 0.7.0+3.3.1)")
@@ -67,9 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    deploy: list[str] = []
+    if "--" in argv:  # `wait STACK [options] -- DEPLOY-COMMAND...`: everything after -- is the command
+        cut = argv.index("--")
+        argv, deploy = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
-    if getattr(args, "deploy", None) and args.deploy[:1] == ["--"]:
-        args.deploy = args.deploy[1:]
+    if deploy:
+        if args.command != "wait":
+            parser.error("only `wait` takes a command after --")
+        args.deploy = deploy
     if args.command is None:
         if args.demo:
             from ccci_tui.demo import run_demo

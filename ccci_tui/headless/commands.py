@@ -43,7 +43,7 @@ def _context(target: Target, source: SwarmSource) -> dict[str, Any]:
         "stack": target.stack,
         "service": target.service,
         "recipe": str(target.recipe_path) if target.recipe_path else None,
-        "expected_head": target.expect.head,
+        "expected_head": target.expect.head or (target.recipe.head_sha if target.recipe else None),
     }
 
 
@@ -107,7 +107,10 @@ def run_wait(args: argparse.Namespace) -> int:
             marker = _marker(source.observe(args.stack, args.service))
         except SwarmError as exc:
             raise UsageError(str(exc)) from exc
-        proc = subprocess.run(args.deploy, check=False)
+        try:  # its output goes to stderr: stdout carries only the verdict (JSON stays parseable)
+            proc = subprocess.run(args.deploy, stdout=sys.stderr, check=False)
+        except OSError as exc:
+            raise UsageError(f"cannot run the deploy command {args.deploy[0]!r}: {exc.strerror}") from exc
         if proc.returncode != 0:
             raise UsageError(f"the deploy command exited with {proc.returncode}: {' '.join(args.deploy)}")
     else:
