@@ -8,6 +8,7 @@ plain loop calling `inspect_service` every second watches the same upgrades at t
 from __future__ import annotations
 
 import contextlib
+import random
 import tempfile
 import threading
 import time
@@ -188,6 +189,9 @@ def _one_upgrade(lab: Lab, listener: TransitionListener, recipe: Any, index: int
         watch.start()
         baseline.start()
         wait_until("the first reads of both watchers", lambda: bool(ours and baseline.seen), 15)
+        # a real poller's phase is unrelated to when an upgrade starts; without this pause every
+        # run would deploy right after a poll and the baseline would look alike run after run
+        time.sleep(random.uniform(0.0, BASELINE_INTERVAL_S))
         calls0, polls0 = source.api_calls, baseline.calls
         start_ns, t0 = time.time_ns(), time.monotonic()
         deploy_recipe(recipe.path, stack)  # HEAD, as `abra app deploy --chaos` does
@@ -203,7 +207,7 @@ def _one_upgrade(lab: Lab, listener: TransitionListener, recipe: Any, index: int
         with contextlib.suppress(BenchError):  # one that never sees it is counted as missed
             wait_until(
                 "both watchers to see the final state",
-                lambda: all(first_report(seen, final.state, start_ns) for seen in (ours, baseline.seen)),
+                lambda: all(first_report(seen, final.state, start_ns) is not None for seen in (ours, baseline.seen)),
                 3 * BASELINE_INTERVAL_S,
                 interval=0.05,
             )

@@ -12,9 +12,13 @@ EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_IN_PROGRESS = 0, 1, 2, 3
 FORMATS = ("text", "json", "markdown")
 
 
-def _target_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("stack", metavar="STACK", help="the stack name (abra derives it from the app domain)")
-    p.add_argument("--service", default="app", help="service within the stack (default: app)")
+def _target_args(p: argparse.ArgumentParser, stack_optional: bool = False) -> None:
+    if stack_optional:  # with --recording the stack comes from the recording
+        p.add_argument("stack", metavar="STACK", nargs="?", help="the stack name (abra derives it from the app domain)")
+        p.add_argument("--service", help="service within the stack (default: app, or the recording's)")
+    else:
+        p.add_argument("stack", metavar="STACK", help="the stack name (abra derives it from the app domain)")
+        p.add_argument("--service", default="app", help="service within the stack (default: app)")
     p.add_argument("--recipe", metavar="PATH", help="recipe checkout (default: found through abra's layout)")
     p.add_argument("--expect-head", metavar="REF", help="the commit the deploy should run (default: recipe HEAD)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
@@ -33,7 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("diagnose", help="one verdict for a stack's service, from what is on the swarm now")
-    _target_args(p)
+    _target_args(p, stack_optional=True)
+    p.add_argument("--recording", metavar="FILE", help="diagnose a recording (.jsonl[.gz]) instead of the swarm")
+    p.add_argument("--at", metavar="TIME", help="with --recording: the moment to diagnose (RFC 3339, or +S from "
+                   "the start; default: the end)")
+    p.add_argument("--no-timeline", action="store_true", help="with --recording: read only the observation at "
+                   "that moment, as a one-shot live diagnose does")
 
     p = sub.add_parser("mark", help="print the deploy marker (Version.Index) for a later `wait --since-index`")
     p.add_argument("stack", metavar="STACK")
@@ -54,14 +63,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(deploy=[])
 
     p = sub.add_parser("compare", help="base vs head effective update policy and risks, overlays merged")
-    p.add_argument("base", metavar="BASE", help="base ref (a tag such as 0.7.0+3.3.1)")
-    p.add_argument("head", metavar="HEAD", help="head ref")
-    p.add_argument("--recipe", metavar="PATH", required=True, help="recipe checkout (read only)")
+    p.add_argument("base", metavar="BASE", nargs="?", help="base ref (a tag such as 0.7.0+3.3.1)")
+    p.add_argument("head", metavar="HEAD", nargs="?", help="head ref")
+    p.add_argument("--recipe", metavar="PATH", help="recipe checkout (read only; required unless --recording)")
+    p.add_argument("--recording", metavar="FILE", help="compare the base and head policies a recording holds")
     p.add_argument("--compose-file", metavar="CHAIN", help="COMPOSE_FILE chain, e.g. compose.yml:compose.x.yml")
     p.add_argument("--env-file", metavar="F", help="app env file for interpolation and its COMPOSE_FILE")
     p.add_argument("--stack", default="STACK", help="STACK_NAME for interpolation (default: STACK)")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--time", action="store_true", help=argparse.SUPPRESS)
+
+    p = sub.add_parser(
+        "record", help="record a stack's service (observations, events, verdicts) to a file, headless",
+        description="Watch STACK's service and write a recording (JSON Lines; .jsonl.gz for gzip) until "
+        "--duration passes or Ctrl-C. Secrets are redacted before anything is written; every record is "
+        "flushed at once, so an interrupted recording still replays.",
+    )
+    p.add_argument("stack", metavar="STACK")
+    p.add_argument("-o", "--output", metavar="FILE", required=True, help="the recording to write (.jsonl or .jsonl.gz)")
+    p.add_argument("--service", default="app", help="the service to diagnose (default: app)")
+    p.add_argument("--recipe", metavar="PATH", help="recipe checkout (default: found through abra's layout)")
+    p.add_argument("--expect-head", metavar="REF", help="the commit the deploy should run (default: recipe HEAD)")
+    p.add_argument("--base", metavar="REF", help="base ref for the recorded compose policy (default: newest tag)")
+    p.add_argument("--compose-file", metavar="CHAIN", help="COMPOSE_FILE chain for the recorded compose policy")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: at Ctrl-C)")
+    p.add_argument("--poll", type=float, default=1.0, metavar="S", help="read at least every S seconds (default: 1)")
+    p.add_argument("--memory-interval", type=float, default=2.0, metavar="S",
+                   help="sample container memory every S seconds; 0 turns it off (default: 2)")
+    p.add_argument("--all-services", action="store_true", help="also record the stack's other services")
+    p.add_argument("--keyframe-every", type=int, default=100, metavar="N",
+                   help="a full observation every N of a service's observations, changes only in between")
+    p.add_argument("--host", metavar="NAME", help="host name for the header (default: this machine's)")
+    p.add_argument("--no-host", action="store_true", help="leave the host name out of the recording")
+    p.add_argument("--note", action="append", metavar="TEXT", help="add a note at the start (repeatable)")
     return parser
 
 
@@ -95,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mark": commands.run_mark,
         "wait": commands.run_wait,
         "compare": commands.run_compare,
+        "record": commands.run_record,
     }[args.command]
     try:
         return commands.run_timed(handler, args)

@@ -86,7 +86,8 @@ class Swarm:
         deadline = time.monotonic() + 60
         for stack in self.stacks:
             label = f"com.docker.stack.namespace={stack}"
-            while time.monotonic() < deadline and self.client.containers.list(all=True, filters={"label": label}):
+            # the low-level list: the high-level one inspects each container and races their removal
+            while time.monotonic() < deadline and self.client.api.containers(all=True, filters={"label": label}):
                 time.sleep(0.3)
             for vol in self.client.volumes.list(filters={"label": label}):
                 with contextlib.suppress(Exception):  # best effort: a leftover volume harms nothing

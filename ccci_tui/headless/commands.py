@@ -49,6 +49,15 @@ def _context(target: Target, source: SwarmSource) -> dict[str, Any]:
 
 def run_diagnose(args: argparse.Namespace) -> int:
     """`ccci-tui diagnose STACK`: one verdict from what survives on the service now."""
+    if getattr(args, "recording", None):
+        from ccci_tui.headless.record import run_diagnose_recording
+
+        return run_diagnose_recording(args)
+    if not args.stack:
+        raise UsageError("diagnose needs STACK (or --recording FILE)")
+    if getattr(args, "at", None) or getattr(args, "no_timeline", False):
+        raise UsageError("--at and --no-timeline need --recording FILE")
+    args.service = args.service or "app"
     target = resolve_target(args.stack, args.service, args.recipe, args.expect_head)
     source = _source(args)
     try:
@@ -108,7 +117,7 @@ def run_wait(args: argparse.Namespace) -> int:
         except SwarmError as exc:
             raise UsageError(str(exc)) from exc
         try:  # its output goes to stderr: stdout carries only the verdict (JSON stays parseable)
-            proc = subprocess.run(args.deploy, stdout=sys.stderr, check=False)
+            proc = subprocess.run(args.deploy, stdout=_stderr_fd(), check=False)
         except OSError as exc:
             raise UsageError(f"cannot run the deploy command {args.deploy[0]!r}: {exc.strerror}") from exc
         if proc.returncode != 0:
@@ -119,6 +128,13 @@ def run_wait(args: argparse.Namespace) -> int:
     verdict = watch_until_terminal(source, target, expect, args.timeout, quiet=args.format != "text")
     emit(verdict, args.format, {**_context(target, source), "marker_index": marker["index"]}, target.notes)
     return verdict.exit_code
+
+
+def _stderr_fd() -> int:
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stream (tests) has no descriptor
+        return 2
 
 
 # While waiting, these are not answers yet: a status older than the marker is never accepted.
@@ -173,6 +189,14 @@ def watch_until_terminal(
 
 def run_compare(args: argparse.Namespace) -> int:
     """`ccci-tui compare --recipe PATH BASE HEAD`: effective update policy and risks, base vs head."""
+    if getattr(args, "recording", None):
+        if args.base or args.head or args.recipe:
+            raise UsageError("compare --recording FILE takes no BASE, HEAD or --recipe: the recording has them")
+        from ccci_tui.headless.record import run_compare_recording
+
+        return run_compare_recording(args)
+    if not (args.base and args.head and args.recipe):
+        raise UsageError("compare needs --recipe PATH BASE HEAD (or --recording FILE)")
     from ccci_tui.domain.compare import compare_policies
     from ccci_tui.domain.compose import ComposeError, load_policy, parse_compose_file_chain
     from ccci_tui.sources.abra import AbraError, read_app_env
@@ -207,6 +231,13 @@ def run_compare(args: argparse.Namespace) -> int:
     else:
         print(comparison.to_text())
     return 0
+
+
+def run_record(args: argparse.Namespace) -> int:
+    """`ccci-tui record STACK -o FILE` (headless/record.py)."""
+    from ccci_tui.headless.record import run_record as record
+
+    return record(args)
 
 
 def run_timed(fn: Any, args: argparse.Namespace) -> int:

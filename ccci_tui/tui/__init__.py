@@ -1,1 +1,1 @@
-"""Textual front end (not built yet: see the TUI issue)."""
+"""Textual front end: `create_app` builds the app for the CLI and the tests alike."""

@@ -19,9 +19,12 @@ _LOCK_PROLOGUE = "trap 'rm -f /data/owner; exit 0' TERM; "
 _CLAIM = "echo $$HOSTNAME > /data/owner; touch /tmp/ok; while true; do sleep 1; done"
 _OWNED_ELSEWHERE = '[ -s /data/owner ] && [ "$$(cat /data/owner)" != "$$HOSTNAME" ]'
 
+# A head that poisons the shared volume makes the base fail too once Swarm rolls back to it.
+_POISONED = "if [ -f /data/poison ]; then exit 3; fi; "
+
 SCRIPTS = {
-    # base: claims the lock unconditionally
-    "base": _LOCK_PROLOGUE + _CLAIM,
+    # base: claims the lock unconditionally (unless a poison head spoiled the volume)
+    "base": _LOCK_PROLOGUE + _POISONED + _CLAIM,
     # contention: waits for the lock and never turns healthy while another task holds it
     "contention": _LOCK_PROLOGUE
     + f"while {_OWNED_ELSEWHERE}; do sleep 0.2; done; "
@@ -31,6 +34,10 @@ SCRIPTS = {
     "oom": _LOCK_PROLOGUE
     + f"if {_OWNED_ELSEWHERE}; then sleep 2; dd if=/dev/zero bs=1M count=300 | tail || exit 137; fi; "
     + _CLAIM,
+    # poison: spoils the volume for every version and never turns healthy (reference run F's shape)
+    "poison": "touch /data/poison; while true; do sleep 1; done",
+    # late-crash: healthy at once, then exits 1 after 8 s, i.e. after a 5 s update monitor
+    "late-crash": _LOCK_PROLOGUE + "echo $$HOSTNAME > /data/owner; touch /tmp/ok; sleep 8; exit 1",
 }
 
 
@@ -42,6 +49,8 @@ def compose_text(
     failure_action: str = "rollback",
     monitor: str = "5s",
     memory: str | None = None,
+    reservation: str | None = None,
+    rollback_failure_action: str | None = None,
 ) -> str:
     """The recipe's compose.yml: one `app` service with abra's version label and update_config."""
     deploy: dict = {
@@ -56,6 +65,10 @@ def compose_text(
     }
     if memory:
         deploy["resources"] = {"limits": {"memory": memory}}
+    if reservation:
+        deploy.setdefault("resources", {})["reservations"] = {"memory": reservation}
+    if rollback_failure_action:
+        deploy["rollback_config"] = {"parallelism": 1, "failure_action": rollback_failure_action}
     doc = {
         "version": "3.8",
         "services": {
@@ -115,6 +128,9 @@ def build_recipe(
     memory: str | None = None,
     head_order: str = "start-first",
     name: str = "discourse",
+    head_failure_action: str = "rollback",
+    reservation: str | None = None,
+    rollback_failure_action: str | None = None,
 ) -> Recipe:
     """Build a recipe repo: two annotated release tags, then nine commits up to the head."""
     path = root / name
@@ -135,7 +151,9 @@ def build_recipe(
     repo.create_tag("0.6.0+3.2.0", message="0.6.0+3.2.0")
     recipe.tags["0.6.0+3.2.0"] = repo.head.commit.hexsha
     recipe.base = recipe.commit_file(
-        "compose.yml", compose_text(BASE_TAG, "base", "3.3.1", memory=memory), f"release {BASE_TAG}"
+        "compose.yml", compose_text(BASE_TAG, "base", "3.3.1", memory=memory, reservation=reservation,
+                     rollback_failure_action=rollback_failure_action),
+        f"release {BASE_TAG}",
     )
     repo.create_tag(BASE_TAG, message=BASE_TAG)
     recipe.tags[BASE_TAG] = recipe.base
@@ -143,7 +161,11 @@ def build_recipe(
         recipe.commit_file("README.md", f"# {name}\n\nchange {i}\n", f"docs: note {i}")
     recipe.head = recipe.commit_file(
         "compose.yml",
-        compose_text("0.9.0+3.5.0", head_script, "3.5.0", order=head_order, memory=memory),
+        compose_text(
+            "0.9.0+3.5.0", head_script, "3.5.0", order=head_order, memory=memory,
+            failure_action=head_failure_action, reservation=reservation,
+            rollback_failure_action=rollback_failure_action,
+        ),
         HEAD_SUBJECT,
     )
     return recipe

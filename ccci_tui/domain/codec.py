@@ -1,0 +1,327 @@
+"""Model dataclasses to JSON-able trees and back, exactly; tree deltas; redaction of a tree.
+
+Datetimes become RFC 3339 strings (`Z` for UTC, microseconds kept), tuples become lists and come
+back as tuples, fields equal to their dataclass default are left out. A recording stores these
+trees (docs/recording-format.md); nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from ccci_tui.domain.compose import (
+    ComposePolicy,
+    Field,
+    Healthcheck,
+    Port,
+    ServicePolicy,
+    UpdateConfigPolicy,
+)
+from ccci_tui.domain.model import (
+    Event,
+    Observation,
+    RecipeState,
+    ServiceState,
+    SpecSummary,
+    TagInfo,
+    TaskState,
+    UpdatePolicy,
+    UpdateStatus,
+)
+from ccci_tui.domain.redact import redact_mapping, redact_text
+from ccci_tui.domain.replay import Header
+from ccci_tui.domain.verdict import Evidence, Verdict
+
+Tree = dict[str, Any]
+_MISSING = dataclasses.MISSING
+
+
+class CodecError(ValueError):
+    """A stored value does not decode; the message names the type and the field."""
+
+
+# ---- times ---------------------------------------------------------------------------------
+
+
+def encode_time(dt: datetime) -> str:
+    """RFC 3339 with microseconds; `Z` for UTC."""
+    if dt.utcoffset() is not None and not dt.utcoffset():
+        return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return dt.isoformat(timespec="microseconds")
+
+
+@lru_cache(maxsize=8192)
+def decode_time(text: str) -> datetime:
+    """The datetime `encode_time` wrote; CodecError for anything without a UTC offset."""
+    try:
+        dt = datetime.fromisoformat(text)
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"not an RFC 3339 time: {text!r}") from exc
+    if dt.utcoffset() is None:
+        raise CodecError(f"time without a UTC offset: {text!r}")
+    return dt.replace(tzinfo=UTC) if not dt.utcoffset() else dt
+
+
+# ---- dataclass tables ------------------------------------------------------------------------
+
+# Per class, the fields that need more than JSON's own types: a nested class, a time, a tuple of
+# a nested class, or a mapping of a nested class. Everything else is stored as it is.
+_TIME = "time"
+_Kind = str | type | tuple[str, type]
+
+_SPECIAL: dict[type, dict[str, _Kind]] = {
+    UpdatePolicy: {},
+    SpecSummary: {"update_config": UpdatePolicy, "rollback_config": UpdatePolicy},
+    UpdateStatus: {"started_at": _TIME, "completed_at": _TIME},
+    TaskState: {"created_at": _TIME, "updated_at": _TIME},
+    ServiceState: {
+        "spec": SpecSummary, "previous_spec": SpecSummary, "update_status": UpdateStatus,
+        "created_at": _TIME, "updated_at": _TIME,
+    },
+    Event: {"at": _TIME},
+    TagInfo: {},
+    RecipeState: {"tags": ("tuple", TagInfo)},
+    Evidence: {},
+    Verdict: {"evidence": ("tuple", Evidence)},
+    Field: {},
+    UpdateConfigPolicy: {name: Field for name in (
+        "parallelism", "delay_s", "failure_action", "monitor_s", "max_failure_ratio", "order")},
+    Healthcheck: {name: Field for name in ("test", "interval_s", "timeout_s", "retries", "start_period_s")},
+    Port: {},
+    ServicePolicy: {
+        "update_config": UpdateConfigPolicy, "rollback_config": UpdateConfigPolicy,
+        "healthcheck": Healthcheck, "ports": ("tuple", Port),
+    },
+    ComposePolicy: {"services": ("map", ServicePolicy)},
+    Header: {"created": _TIME},
+}
+_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {
+    cls: tuple(
+        (f.name, f.default if f.default is not _MISSING else
+         (f.default_factory() if f.default_factory is not _MISSING else _MISSING))
+        for f in dataclasses.fields(cls)
+    )
+    for cls in _SPECIAL
+}
+
+
+def _plain_out(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain_out(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain_out(v) for k, v in value.items()}
+    return value
+
+
+def _plain_in(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_plain_in(v) for v in value)  # every sequence in the model is a tuple
+    if isinstance(value, dict):
+        return {k: _plain_in(v) for k, v in value.items()}
+    return value
+
+
+def _same(value: Any, default: Any) -> bool:
+    return default is not _MISSING and type(value) is type(default) and value == default
+
+
+def encode(obj: Any, skip: tuple[str, ...] = ()) -> Tree:
+    """A model dataclass as a tree; fields equal to their default (and those in `skip`) left out."""
+    cls = type(obj)
+    special = _SPECIAL.get(cls)
+    if special is None:
+        raise CodecError(f"no codec for {cls.__name__}")
+    out: Tree = {}
+    for name, default in _FIELDS[cls]:
+        if name in skip:
+            continue
+        value = getattr(obj, name)
+        if _same(value, default):
+            continue
+        kind = special.get(name)
+        if value is None or kind is None:
+            out[name] = _plain_out(value)
+        elif kind == _TIME:
+            out[name] = encode_time(value)
+        elif isinstance(kind, tuple):
+            container, _ = kind
+            if container == "tuple":
+                out[name] = [encode(v) for v in value]
+            else:
+                out[name] = {str(k): encode(v) for k, v in value.items()}
+        else:
+            out[name] = encode(value)
+    return out
+
+
+def decode(cls: type, tree: Any, extra: Mapping[str, Any] | None = None) -> Any:
+    """The `cls` instance `encode` made `tree` from; `extra` supplies fields stored elsewhere."""
+    special = _SPECIAL.get(cls)
+    if special is None:
+        raise CodecError(f"no codec for {cls.__name__}")
+    if not isinstance(tree, dict):
+        raise CodecError(f"{cls.__name__}: expected an object, got {type(tree).__name__}")
+    kwargs: dict[str, Any] = dict(extra or {})
+    for name, default in _FIELDS[cls]:
+        if name not in tree:
+            if default is _MISSING and name not in kwargs:
+                raise CodecError(f"{cls.__name__}: field {name!r} is missing")
+            continue
+        value = tree[name]
+        kind = special.get(name)
+        try:
+            if value is None or kind is None:
+                kwargs[name] = _plain_in(value)
+            elif kind == _TIME:
+                kwargs[name] = decode_time(value)
+            elif isinstance(kind, tuple):
+                container, inner = kind
+                if container == "tuple":
+                    kwargs[name] = tuple(decode(inner, v) for v in value)
+                else:
+                    kwargs[name] = {k: decode(inner, v) for k, v in value.items()}
+            elif isinstance(kind, type):
+                kwargs[name] = decode(kind, value)
+        except CodecError as exc:
+            raise CodecError(f"{cls.__name__}.{name}: {exc}") from exc
+        except (AttributeError, TypeError) as exc:
+            raise CodecError(f"{cls.__name__}.{name}: unexpected value {value!r:.60}") from exc
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise CodecError(f"{cls.__name__}: {exc}") from exc
+
+
+# ---- observations ------------------------------------------------------------------------------
+# An observation's tree keys its tasks by id (so a delta names the tasks that changed) and keeps
+# their order apart; its time is the record's.
+
+
+def encode_observation(obs: Observation) -> Tree:
+    """The observation's tree without its time: service, tasks by id, task order, error."""
+    tree: Tree = {
+        "service": encode(obs.service) if obs.service is not None else None,
+        "tasks": {t.id: encode(t) for t in obs.tasks},
+        "order": [t.id for t in obs.tasks],
+    }
+    if obs.error is not None:
+        tree["error"] = obs.error
+    return tree
+
+
+def decode_task(tree: Any) -> TaskState:
+    """One task tree."""
+    return decode(TaskState, tree)  # type: ignore[no-any-return]
+
+
+def decode_service(tree: Any) -> ServiceState | None:
+    """A service tree, or None for a service that was gone."""
+    if tree is None:
+        return None
+    return decode(ServiceState, tree)  # type: ignore[no-any-return]
+
+
+def decode_observation(tree: Any, at: datetime) -> Observation:
+    """The observation `encode_observation` made `tree` from, at `at`."""
+    if not isinstance(tree, dict) or "tasks" not in tree or "order" not in tree:
+        raise CodecError("Observation: expected an object with service, tasks and order")
+    tasks = tree["tasks"]
+    try:
+        ordered = tuple(decode_task(tasks[i]) for i in tree["order"])
+    except KeyError as exc:
+        raise CodecError(f"Observation: task order names an unknown task {exc}") from exc
+    return Observation(at=at, service=decode_service(tree.get("service")), tasks=ordered,
+                       error=tree.get("error"))
+
+
+# ---- deltas --------------------------------------------------------------------------------
+# A delta of two objects: {"=": {key: new value}, "~": {key: delta of a nested object}, "-": [key]}.
+# Nested objects present on both sides get a nested delta; anything else is replaced whole.
+# An empty delta means "unchanged".
+
+SET, NESTED, REMOVED = "=", "~", "-"
+
+
+def diff_tree(old: Tree, new: Tree) -> Tree:
+    """The delta that turns `old` into `new`."""
+    sets: Tree = {}
+    nested: Tree = {}
+    for key, value in new.items():
+        if key not in old:
+            sets[key] = value
+            continue
+        before = old[key]
+        if before == value:
+            continue
+        if isinstance(before, dict) and isinstance(value, dict):
+            nested[key] = diff_tree(before, value)
+        else:
+            sets[key] = value
+    removed = [key for key in old if key not in new]
+    delta: Tree = {}
+    if sets:
+        delta[SET] = sets
+    if nested:
+        delta[NESTED] = nested
+    if removed:
+        delta[REMOVED] = removed
+    return delta
+
+
+def apply_delta(old: Tree, delta: Tree) -> Tree:
+    """`old` with `delta` applied; a new tree sharing every unchanged branch with `old`."""
+    if not delta:
+        return old
+    if not isinstance(delta, dict) or set(delta) - {SET, NESTED, REMOVED}:
+        raise CodecError(f"not a delta: {delta!r:.80}")
+    out = dict(old)
+    for key in delta.get(REMOVED, ()):
+        out.pop(key, None)
+    for key, sub in delta.get(NESTED, {}).items():
+        base = out.get(key)
+        if not isinstance(base, dict):
+            raise CodecError(f"delta changes {key!r} inside a value that is not an object")
+        out[key] = apply_delta(base, sub)
+    out.update(delta.get(SET, {}))
+    return out
+
+
+# ---- redaction -----------------------------------------------------------------------------------
+
+# Keys whose string values are identifiers, times or fixed vocabulary: no secret can hide there,
+# and skipping them keeps the recorder cheap.
+_PLAIN_KEYS = frozenset({
+    "id", "node_id", "container_id", "task_id", "spec_fp", "template_fp", "sha", "head_sha", "at",
+    "created_at", "updated_at", "started_at", "completed_at", "created", "state", "desired", "role",
+    "kind", "type", "action", "mode", "order", "format", "version", "tool_version", "source_kind",
+})
+# Keys whose value is a label, attribute or env mapping: masked by key as well as by value.
+_MAPPING_KEYS = frozenset({"labels", "attributes", "env"})
+
+
+@lru_cache(maxsize=16384)
+def _text(value: str) -> str:
+    return redact_text(value)
+
+
+def redact_tree(tree: Any, key: str = "") -> Any:
+    """A copy of `tree` with secrets masked: secret-looking keys of mappings, secrets inside text."""
+    if isinstance(tree, str):
+        return tree if key in _PLAIN_KEYS else _text(tree)
+    if isinstance(tree, list):
+        return [redact_tree(v, key) for v in tree]
+    if isinstance(tree, dict):
+        if key in _MAPPING_KEYS:
+            masked = redact_mapping({k: v for k, v in tree.items() if isinstance(v, str)})
+            return {k: _text(masked[k]) if k in masked else redact_tree(v, k) for k, v in tree.items()}
+        return {k: redact_tree(v, k) for k, v in tree.items()}
+    return tree
+
+
+def decode_event(tree: Any, at: datetime) -> Event:
+    """An event tree stored without its time (the record carries it)."""
+    return decode(Event, tree, {"at": at})  # type: ignore[no-any-return]

@@ -1,0 +1,351 @@
+"""The Textual app: one factory (`create_app`) for the CLI and the tests, live or replay."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from ccci_tui.domain.replay import Recording
+from ccci_tui.tui.compare_source import Comparer, RecipeComparer
+from ccci_tui.tui.live_feed import LiveFeed, Resolver, list_stacks
+from ccci_tui.tui.replay_feed import ReplayFeed
+from ccci_tui.tui.screens.compare import CompareScreen
+from ccci_tui.tui.screens.help import HelpScreen
+from ccci_tui.tui.screens.main import MainScreen
+from ccci_tui.tui.screens.picker import PickerScreen
+from ccci_tui.tui.screens.rerun import RerunScreen
+from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View
+
+Clock = Callable[[], datetime]
+Rerun = Callable[[str, str, str], str]  # (stack, service, order) -> what was done
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ViewReady(Message):
+    """A feed published a view; the newest one is taken from the app (views coalesce)."""
+
+
+class RerunDone(Message):
+    def __init__(self, text: str, ok: bool) -> None:
+        super().__init__()
+        self.text, self.ok = text, ok
+
+
+class CcciApp(App[int]):
+    """Read-only by default; the re-run binding exists only when built with `write=True`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ccci-tui"
+    ENABLE_COMMAND_PALETTE = True
+    # The main screen shows these in its footer, in its own order; here they serve every screen.
+    BINDINGS = [
+        Binding("q", "quit", "Quit", show=False),
+        Binding("question_mark,f1", "help", "Help", show=False),
+        Binding("s", "pick", "Stacks", show=False),
+        Binding("c", "compare", "Compare", show=False),
+        Binding("e", "export", "Export", show=False),
+        Binding("ctrl+r", "refresh", "Refresh", show=False),
+    ]
+
+    def __init__(
+        self,
+        *,
+        replay: ReplayFeed | None = None,
+        source: Any = None,
+        stack: str | None = None,
+        service: str = "app",
+        live_args: dict[str, Any] | None = None,
+        write: bool = False,
+        clock: Clock = utcnow,
+        export_dir: Path | None = None,
+        cursor_blink: bool = True,
+        comparer: Comparer | None = None,
+        rerun: Rerun | None = None,
+    ) -> None:
+        super().__init__()
+        self.replay = replay
+        self.source = source
+        self.write = write
+        self.clock = clock
+        self.export_dir = export_dir or Path.cwd()
+        self.cursor_blink = cursor_blink
+        self.comparer = comparer
+        self.rerun_fn = rerun
+        self.live_args = dict(live_args or {})
+        self.live: LiveFeed | None = self._new_feed(stack, service) if stack is not None else None
+        self._pending: View | None = None
+        self._posted = False
+        self._lock = threading.Lock()
+        self._mode: str | None = None
+        if write:
+            self.bind("R", "rerun", description="Re-run")
+        else:
+            # still bound, so the key explains itself instead of doing nothing
+            self.bind("R", "rerun", description="Re-run (needs --write)", show=False)
+
+    def _new_feed(self, stack: str, service: str) -> LiveFeed:
+        return LiveFeed(self.source, stack, service, self.publish_view, clock=self.clock, **self.live_args)
+
+    # ---- screens ------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen(self.replay)
+
+    @property
+    def main(self) -> MainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    def on_mount(self) -> None:
+        if self.live is not None:
+            self.live.start()
+        elif self.source is not None:
+            self.action_pick()  # live, but no stack named yet
+
+    def on_unmount(self) -> None:
+        if self.live is not None:
+            self.live.close()
+
+    # ---- views from feeds (any thread) --------------------------------------------------
+
+    def publish_view(self, view: View) -> None:
+        """Called from feed threads: keep the newest view, post at most one message for it."""
+        with self._lock:
+            self._pending = view
+            if self._posted:
+                return
+            self._posted = True
+        try:
+            self.post_message(ViewReady())
+        except RuntimeError:
+            pass  # the loop is closed: the app has exited
+
+    def on_view_ready(self, _: ViewReady) -> None:
+        with self._lock:
+            view, self._pending, self._posted = self._pending, None, False
+        if view is None:
+            return
+        was, self._mode = self._mode, view.mode
+        if view.mode == STALE and was != STALE:
+            self.notify(f"{view.error}. Showing the last read; retrying.", title="Docker daemon not answering",
+                        severity="warning", markup=False)
+        elif view.mode == LIVE and was == STALE:
+            self.notify("Reading the swarm again.", title="Reconnected", markup=False)
+        self.main.show_view(view)
+
+    # ---- actions ------------------------------------------------------------------------
+
+    def _keys(self) -> list[tuple[str, str]]:
+        keys = [("q", "quit"), ("? / F1", "this help"), ("v / Enter on the banner", "the verdict's evidence"),
+                ("s", "pick a stack and service"), ("c", "compare base and head compose policy"),
+                ("e", "export the verdict as Markdown (file + clipboard)"),
+                ("t", "timeline times: relative to the deploy / absolute UTC"),
+                ("1 2 3 4", "recipe, spec, tasks, timeline pane (one at a time under 100 columns)"),
+                ("Enter on a task", "the task in full"), ("ctrl+r", "read again now (live)")]
+        if self.replay is not None:
+            keys += [("n / p", "next / previous timeline entry"), ("space", "play / pause"),
+                     ("x", "speed 1x / 10x"), ("f", "jump to the first failure"),
+                     ("Enter on an entry", "move the cursor there")]
+        keys.append(("R", "re-run the upgrade" if self.write else "re-run (refused: start with --write)"))
+        return keys
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self._keys()))
+
+    def action_pick(self) -> None:
+        if self.replay is not None:
+            stacks = [_ReplayStack(self.main.view)] if self.main.view is not None else []
+            self.push_screen(PickerScreen(stacks), self._picked_replay)
+            return
+        if self.source is None:
+            self.notify("No swarm to list stacks from.", severity="warning")
+            return
+        self.push_screen(PickerScreen(loader=lambda done: list_stacks(self.source, done)), self._picked)
+
+    def _picked_replay(self, choice: tuple[str, str] | None) -> None:
+        if choice is not None and self.replay is not None and choice != (self.replay.stack, self.replay.service):
+            self.notify("A recording holds one service.", severity="warning")
+
+    def _picked(self, choice: tuple[str, str] | None) -> None:
+        if choice is None:
+            return
+        stack, service = choice
+        if self.live is None:
+            self.live = self._new_feed(stack, service)
+            self.live.start()
+        else:
+            self.live.retarget(stack, service)
+
+    def action_refresh(self) -> None:
+        if self.live is not None:
+            self.live.refresh()
+            self.notify("Reading again.")
+
+    def comparer_for(self) -> tuple[Comparer | None, str]:
+        if self.comparer is not None:
+            return self.comparer, ""
+        live = self.live
+        if live is not None and live.recipe_path is not None:
+            app_env = getattr(live, "app_env", None)
+            return RecipeComparer(live.recipe_path, live.stack, getattr(app_env, "env", None),
+                                  getattr(app_env, "compose_files", ())), ""
+        if self.replay is not None:
+            return None, "this recording carries no compose policy and its recipe is not on this machine"
+        return None, "no recipe known: start with --recipe PATH to compare base and head"
+
+    def action_compare(self) -> None:
+        comparer, reason = self.comparer_for()
+        self.push_screen(CompareScreen(comparer, reason))
+
+    def action_export(self) -> None:
+        """The verdict as Markdown to a file (path shown) and to the clipboard (OSC 52)."""
+        from ccci_tui.headless.render import verdict_markdown
+
+        view = self.main.view
+        if view is None or view.verdict is None:
+            self.notify("No verdict to export yet.", severity="warning")
+            return
+        context = {
+            "source": view.source, "stack": view.stack, "service": view.service,
+            "at": view.at.isoformat(timespec="milliseconds") if view.at else None,
+            "recipe": view.recipe.path if view.recipe else None, "expected_head": view.expected_head,
+        }
+        text = verdict_markdown(view.verdict, context)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"ccci-verdict-{view.stack}-{self.clock():%Y%m%d-%H%M%S}.md")
+        path = self.export_dir / name
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Cannot write {path}: {exc.strerror or exc}", severity="error", markup=False)
+            return
+        self.copy_to_clipboard(text)
+        self.notify(f"Written to {path}\nand copied to the clipboard (OSC 52, where the terminal allows it).",
+                    title="Verdict exported", markup=False, timeout=8)
+
+    def action_rerun(self) -> None:
+        if not self.write:
+            self.notify("Read-only: re-running the upgrade changes the swarm. Start ccci-tui with --write "
+                        "to allow it.", title="Refused", severity="error", markup=False)
+            return
+        if self.replay is not None or self.live is None:
+            self.notify("A re-run needs a live stack, not a recording.", severity="warning")
+            return
+        if self.rerun_fn is None:
+            self.notify("No recipe known to re-run from: start with --recipe PATH.", severity="warning")
+            return
+        live = self.live
+        plan = (f"stack {live.stack}, service {live.service}: deploy the recipe checkout "
+                f"{live.recipe_path or ''} (HEAD) again with the update order you pick; "
+                "the timeline shows what Swarm does with it.")
+        self.push_screen(RerunScreen(plan), self._rerun_chosen)
+
+    def _rerun_chosen(self, order: str | None) -> None:
+        if order is None or self.rerun_fn is None or self.live is None:
+            return
+        fn, stack, service = self.rerun_fn, self.live.stack, self.live.service
+
+        def work() -> None:
+            try:
+                text, ok = fn(stack, service, order), True
+            except Exception as exc:  # noqa: BLE001 - any deploy failure is shown, never raised
+                text, ok = str(exc), False
+            try:
+                self.post_message(RerunDone(text, ok))
+            except RuntimeError:
+                pass
+
+        threading.Thread(target=work, name="ccci-rerun", daemon=True).start()
+        self.notify(f"Re-running {stack} with {order}…", markup=False)
+
+    def on_rerun_done(self, event: RerunDone) -> None:
+        self.notify(event.text, title="Re-run" if event.ok else "Re-run failed",
+                    severity="information" if event.ok else "error", markup=False)
+
+    # ---- command palette ----------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        main = self.main
+        ours: list[tuple[str, str, Callable[[], Any]]] = [
+            ("Help", "What each pane shows and every key", self.action_help),
+            ("Evidence", "The verdict's evidence lines and next step", main.action_evidence),
+            ("Pick stack and service", "Every stack with its badge, filtered as you type", self.action_pick),
+            ("Compare base and head", "Effective update policy with risk notes", self.action_compare),
+            ("Export verdict", "Markdown to a file and to the clipboard", self.action_export),
+            ("Toggle absolute times", "Timeline times relative to the deploy or absolute", main.action_toggle_time),
+        ]
+        ours += [(f"Show {title} pane", f"Focus the {title.lower()} pane", lambda n=name: main.action_pane(n))
+                 for name, title in (("recipe", "Recipe"), ("spec", "Spec"), ("tasks", "Tasks"),
+                                     ("timeline", "Timeline"))]
+        if self.replay is not None:
+            ours += [
+                ("Next entry", "Replay: move to the next timeline entry", main.action_replay_next),
+                ("Previous entry", "Replay: move to the previous timeline entry", main.action_replay_prev),
+                ("Play or pause", "Replay at the recording's pace", main.action_replay_play),
+                ("Speed 1x/10x", "Replay speed", main.action_replay_speed),
+                ("First failure", "Replay: jump to the first failed task", main.action_replay_failure),
+            ]
+        else:
+            ours.append(("Refresh", "Read the service and the recipe again now", self.action_refresh))
+        if self.write:
+            ours.append(("Re-run the upgrade", "Redeploy with stop-first or start-first (--write)",
+                         self.action_rerun))
+        for title, help_text, callback in ours:
+            yield SystemCommand(title, help_text, callback)
+
+
+class _ReplayStack:
+    """The one stack a recording holds, shaped like the swarm source's StackSummary."""
+
+    def __init__(self, view: View | None) -> None:
+        st = view.observation.service.update_status if view and view.observation and view.observation.service else None
+        self.name = view.stack if view else "?"
+        self.services = (f"{self.name}_{view.service}",) if view else ()
+        state = st.state if st is not None else ""
+        self.badge = ("paused" if "paused" in state else "rollback" if state.startswith("rollback")
+                      else "updating" if state == "updating" else "ok")
+
+
+def create_app(
+    *,
+    recording: Recording | None = None,
+    recording_label: str | None = None,
+    source: Any = None,
+    stack: str | None = None,
+    service: str = "app",
+    resolver: Resolver | None = None,
+    write: bool = False,
+    clock: Clock = utcnow,
+    export_dir: Path | None = None,
+    cursor_blink: bool = True,
+    comparer: Comparer | None = None,
+    rerun: Rerun | None = None,
+    poll_interval: float = 2.0,
+    memory_interval: float | None = 10.0,
+) -> CcciApp:
+    """The app on a recording (replay) or on a live source (`source` plus an optional `stack`)."""
+    if (recording is None) == (source is None):
+        raise ValueError("create_app needs exactly one of recording= and source=")
+    if recording is not None:
+        feed = ReplayFeed(recording, recording_label or "recording")
+        return CcciApp(replay=feed, write=write, clock=clock, export_dir=export_dir,
+                       cursor_blink=cursor_blink, comparer=comparer, rerun=rerun)
+    live_args = {"resolver": resolver, "poll_interval": poll_interval, "memory_interval": memory_interval}
+    return CcciApp(source=source, stack=stack, service=service, live_args=live_args, write=write, clock=clock,
+                   export_dir=export_dir, cursor_blink=cursor_blink, comparer=comparer, rerun=rerun)
+
+
+__all__ = ["CONNECTING", "CcciApp", "create_app", "utcnow"]

@@ -1,0 +1,97 @@
+"""Base vs head compose policy for the compare screen: refs and overlays picked from the recipe."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ccci_tui.domain.compare import Comparison, compare_policies
+from ccci_tui.domain.compose import ComposeError, ComposePolicy, load_policy
+
+MAIN_COMPOSE = "compose.yml"
+
+
+class CompareError(RuntimeError):
+    """A comparison could not be made; the message names the ref, file or key."""
+
+
+@dataclass(frozen=True)
+class CompareChoices:
+    """What the user can pick, and what is picked at first."""
+
+    refs: tuple[str, ...]  # newest tag first, then HEAD
+    overlays: tuple[str, ...]  # compose.*.yml next to compose.yml
+    base: str | None
+    head: str | None
+    chosen: tuple[str, ...]  # overlays picked at first (the app env's COMPOSE_FILE, when known)
+    note: str = ""
+
+
+class Comparer(Protocol):
+    def choices(self) -> CompareChoices: ...
+
+    def compare(self, base: str, head: str, overlays: Sequence[str]) -> Comparison: ...
+
+
+class RecipeComparer:
+    """Reads compose files from a recipe checkout at refs (never changes the checkout)."""
+
+    def __init__(self, path: Path, stack: str, env: Mapping[str, str] | None = None,
+                 compose_files: Sequence[str] = ()) -> None:
+        self.path = Path(path)
+        self.stack = stack
+        self.env = dict(env or {})
+        self.compose_files = tuple(compose_files)
+
+    def choices(self) -> CompareChoices:
+        from ccci_tui.sources.recipe import RecipeError, RecipeSource  # deferred: GitPython
+
+        try:
+            with RecipeSource(self.path) as src:
+                tags = src.tags()
+                head_sha = src.resolve("HEAD")
+        except RecipeError as exc:
+            raise CompareError(str(exc)) from exc
+        overlays = tuple(sorted(
+            p.name for p in self.path.iterdir()
+            if p.is_file() and p.name.startswith("compose.") and p.suffix in (".yml", ".yaml")
+            and p.name not in (MAIN_COMPOSE, "compose.yaml")
+        ))
+        refs = tuple(t.name for t in tags) + ("HEAD",)
+        older = [t.name for t in tags if t.sha != head_sha]
+        chosen = tuple(f for f in self.compose_files if f in overlays)
+        note = "" if tags else "no tags in the recipe: compare HEAD with itself, or tag a release"
+        return CompareChoices(refs, overlays, older[0] if older else "HEAD", "HEAD", chosen, note)
+
+    def compare(self, base: str, head: str, overlays: Sequence[str]) -> Comparison:
+        from ccci_tui.sources.recipe import RecipeError, RecipeSource
+
+        chain = (MAIN_COMPOSE, *overlays)
+        env = {**self.env, "STACK_NAME": self.stack}
+        sides: list[ComposePolicy] = []
+        try:
+            with RecipeSource(self.path) as src:
+                for ref in (base, head):
+                    sha = src.resolve(ref)
+                    sides.append(load_policy([(f"{name}@{ref}", src.file_at(sha, name)) for name in chain], env))
+        except (RecipeError, ComposeError) as exc:
+            raise CompareError(str(exc)) from exc
+        return compare_policies(sides[0], sides[1])
+
+
+class FixedComparer:
+    """Policies known in advance (a recording carries them): one base and one head, no choice."""
+
+    def __init__(self, base_ref: str, head_ref: str, base: ComposePolicy, head: ComposePolicy) -> None:
+        self.base_ref, self.head_ref = base_ref, head_ref
+        self.base, self.head = base, head
+
+    def choices(self) -> CompareChoices:
+        overlays = tuple(f for f in self.head.files[1:])
+        return CompareChoices((self.base_ref, self.head_ref), overlays, self.base_ref, self.head_ref, overlays,
+                              "as recorded: refs and overlays are fixed by the recording")
+
+    def compare(self, base: str, head: str, overlays: Sequence[str]) -> Comparison:
+        return compare_policies(self.base, self.head)

@@ -1,0 +1,232 @@
+"""A live service: watch callbacks fold into a timeline off the main thread and publish frozen views."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ccci_tui.domain.model import ROLLBACK_STARTED, UPDATING, Event, Observation, RecipeState
+from ccci_tui.domain.timeline import SPEC, TimelineBuilder
+from ccci_tui.domain.verdict import Expectation
+from ccci_tui.sources.live import LiveWatch
+from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View, expected_head, verdict_for
+
+Publish = Callable[[View], None]
+# (stack, service) -> headless.context.Target: the app env, recipe checkout and expected head
+Resolver = Callable[[str, str], Any]
+# UpdateStatus states whose verdict reads the clock ("updating for 12 s"): publish every read then.
+_TICKING = frozenset({UPDATING, ROLLBACK_STARTED})
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _daemon(target: Callable[..., None], name: str, *args: Any) -> None:
+    # Own daemon threads, not Textual thread workers: those run in asyncio's default executor,
+    # which the loop joins on exit, so one hung Engine API call would hang quitting (textual#3966).
+    threading.Thread(target=target, args=args, name=name, daemon=True).start()
+
+
+class LiveFeed:
+    """One watched service; every callback runs on a watch thread and ends in `publish(view)`."""
+
+    def __init__(
+        self,
+        source: Any,  # SwarmSource, or anything with its observe/events/sample_memory interface
+        stack: str,
+        service: str,
+        publish: Publish,
+        *,
+        recipe: RecipeState | None = None,
+        recipe_path: Path | None = None,
+        expect: Expectation | None = None,
+        resolver: Resolver | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        poll_interval: float = 2.0,
+        memory_interval: float | None = 10.0,
+    ) -> None:
+        self.source = source
+        self.stack = stack
+        self.service = service
+        self.publish = publish
+        self.recipe = recipe
+        self.recipe_path = recipe_path
+        self.expect = expect or Expectation()
+        self.resolver = resolver
+        self.app_env: Any = None
+        self.notes: tuple[str, ...] = ()
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.memory_interval = memory_interval
+        self._lock = threading.Lock()
+        self._gen = 0
+        self._watch: LiveWatch | None = None
+        self._reset()
+
+    @property
+    def label(self) -> str:
+        return str(getattr(self.source, "label", "docker"))
+
+    def _reset(self) -> None:
+        self._builder = TimelineBuilder()
+        self._obs: Observation | None = None
+        self._mode = CONNECTING
+        self._error: str | None = None
+        self._stale_since: datetime | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> LiveFeed:
+        with self._lock:
+            gen = self._gen
+            view = self._view()
+        self.publish(view)
+        self._watch = LiveWatch(
+            self.source, self.stack, self.service,
+            on_observation=lambda obs: self._on_observation(gen, obs),
+            on_event=lambda ev: self._on_event(gen, ev),
+            on_error=lambda msg: self._on_error(gen, msg),
+            poll_interval=self.poll_interval,
+            memory_interval=self.memory_interval,
+        ).start()
+        if self.resolver is not None:
+            _daemon(self._resolve, "ccci-resolve", gen)
+        return self
+
+    def retarget(self, stack: str, service: str) -> None:
+        """Watch another service; the old watch stops in the background."""
+        old = self._watch
+        with self._lock:
+            self._gen += 1
+            self.stack, self.service = stack, service
+            self._reset()
+        if old is not None:
+            _daemon(old.close, "ccci-close-watch")
+        self.start()
+
+    def close(self, timeout: float = 0.2) -> None:
+        """Stop the watch threads; bounded even while a read hangs (its thread is a daemon)."""
+        with self._lock:
+            self._gen += 1
+        if self._watch is not None:
+            self._watch.close(timeout)
+
+    def refresh(self) -> None:
+        """Read the service now, and the recipe again."""
+        if self._watch is not None:
+            self._watch.wake()
+        self.reload_recipe()
+
+    # ---- callbacks (watch threads) ------------------------------------------------------
+
+    def _on_observation(self, gen: int, obs: Observation) -> None:
+        with self._lock:
+            if gen != self._gen:
+                return
+            prev, was = self._obs, self._mode
+            added = self._builder.add_observation(obs)
+            self._obs = obs
+            self._mode, self._error, self._stale_since = LIVE, None, None
+            st = obs.service.update_status if obs.service else None
+            same = (
+                prev is not None and prev.service == obs.service and prev.tasks == obs.tasks
+                and prev.error == obs.error
+            )
+            if same and not added and was == LIVE and (st is None or st.state not in _TICKING):
+                return  # nothing moved: an idle service costs the screen nothing
+            deployed = any(e.kind == SPEC for e in added)
+            view = self._view()
+        self.publish(view)
+        if deployed and prev is not None:
+            self.reload_recipe()  # a deploy often follows a checkout: what is HEAD now?
+
+    def _on_event(self, gen: int, ev: Event) -> None:
+        with self._lock:
+            if gen != self._gen or not self._builder.add_event(ev) or self._obs is None:
+                return
+            view = self._view()
+        self.publish(view)
+
+    def _on_error(self, gen: int, message: str) -> None:
+        if message.startswith("event stream"):
+            return  # the stream is only a wake-up; the bounded poll still reads the truth
+        with self._lock:
+            if gen != self._gen or (self._mode == STALE and message == self._error):
+                return
+            if self._mode != STALE:
+                self._stale_since = self.clock()
+            self._mode, self._error = STALE, message
+            view = self._view()
+        self.publish(view)
+
+    def _view(self) -> View:
+        """The view as of now; called under the lock."""
+        snapshot = self._builder.snapshot()
+        obs = self._builder.classify(self._obs) if self._obs is not None else None
+        verdict = verdict_for(obs, self.recipe, self.expect, snapshot) if obs is not None else None
+        return View(
+            mode=self._mode, source=self.label, stack=self.stack, service=self.service,
+            observation=obs, timeline=snapshot, attempted=snapshot.attempted_spec, verdict=verdict,
+            recipe=self.recipe, expected_head=expected_head(self.expect, self.recipe),
+            error=self._error, stale_since=self._stale_since, notes=self.notes,
+        )
+
+    # ---- recipe -------------------------------------------------------------------------
+
+    def _resolve(self, gen: int) -> None:
+        """Find the app env, recipe and expected head for the watched stack (abra's layout)."""
+        assert self.resolver is not None
+        try:
+            target = self.resolver(self.stack, self.service)
+        except Exception as exc:  # noqa: BLE001 - a missing recipe is a note, never a crash
+            target, notes = None, (str(exc),)
+        else:
+            notes = tuple(getattr(target, "notes", ()))
+        with self._lock:
+            if gen != self._gen:
+                return
+            self.notes = notes
+            if target is not None:
+                self.recipe, self.recipe_path = target.recipe, target.recipe_path
+                self.expect, self.app_env = target.expect, target.app_env
+            view = self._view()
+        self.publish(view)
+
+    def reload_recipe(self) -> None:
+        """Read the recipe checkout again in the background (git takes tens of milliseconds)."""
+        if self.recipe_path is not None:
+            _daemon(self._reload_recipe, "ccci-recipe", self._gen)
+
+    def _reload_recipe(self, gen: int) -> None:
+        from ccci_tui.sources.recipe import RecipeError, RecipeSource
+
+        assert self.recipe_path is not None
+        try:
+            with RecipeSource(self.recipe_path) as src:
+                state = src.state()
+        except RecipeError:
+            return  # keep the last good state; the path was readable when the app started
+        with self._lock:
+            if gen != self._gen or state == self.recipe:
+                return
+            self.recipe = state
+            view = self._view()
+        self.publish(view)
+
+
+def list_stacks(source: Any, done: Callable[[tuple[Any, ...] | None, str | None], None]) -> None:
+    """Call `done(stacks, None)` or `done(None, error)` from a daemon thread."""
+
+    def run() -> None:
+        try:
+            stacks = tuple(source.stacks())
+        except Exception as exc:  # noqa: BLE001 - any failure is shown in the picker, never raised
+            done(None, str(exc))
+            return
+        done(stacks, None)
+
+    _daemon(run, "ccci-stacks")

@@ -1,0 +1,182 @@
+"""Compare screen: the base vs head effective update policy, overlays merged, with risk notes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Select, SelectionList, Static
+
+from ccci_tui.domain.compare import Comparison, format_value
+from ccci_tui.tui.compare_source import CompareChoices, CompareError, Comparer
+from ccci_tui.tui.format import safe
+
+
+def _value(path: str, value: object, explicit: bool | None) -> str:
+    if value is None:
+        return "(unset)"
+    return format_value(path, value) + (" (default)" if explicit is False else "")
+
+
+def comparison_renderable(c: Comparison, colours: dict[str, str]) -> Group:
+    """Differences as a table, then the head's and the base's risk notes (new ones marked)."""
+    parts: list[Table | Text] = []
+    files = Text("base ", style="bold")
+    files.append_text(safe(" + ".join(c.base_files)))
+    files.append("   head ", style="bold")
+    files.append_text(safe(" + ".join(c.head_files)))
+    parts.append(files)
+    if c.added_services or c.removed_services:
+        parts.append(safe(f"services added: {', '.join(c.added_services) or '-'}; "
+                          f"removed: {', '.join(c.removed_services) or '-'}"))
+    diff = Table(expand=True, box=None, padding=(0, 1), header_style="bold", title_justify="left",
+                 title=f"differences ({len(c.differences)})" if c.differences else "differences: none")
+    diff.add_column("service", no_wrap=True)
+    diff.add_column("field", overflow="fold")
+    diff.add_column("base", ratio=1, overflow="fold")
+    diff.add_column("head", ratio=1, overflow="fold")
+    for d in c.differences:
+        diff.add_row(safe(d.service), safe(d.path), safe(_value(d.path, d.base, d.base_explicit)),
+                     safe(_value(d.path, d.head, d.head_explicit), f"bold {colours['warning']}"))
+    parts.append(diff)
+    new = {id(r) for r in c.new_risks}
+    for side, risks in (("head", c.head_risks), ("base", c.base_risks)):
+        title = Text(f"\nrisks in {side} ({len(risks)})" if risks else f"\nrisks in {side}: none",
+                     style="bold underline")
+        parts.append(title)
+        for r in risks:
+            line = Text("! ", style=f"bold {colours['error']}")
+            line.append_text(safe(r.kind, "bold"))
+            line.append_text(safe(f" ({r.service})"))
+            if id(r) in new:
+                line.append(" NEW", style=f"bold {colours['error']}")
+            line.append(": ")
+            line.append_text(safe(r.message))
+            parts.append(line)
+            evidence = "; ".join(f"{k}={v}" for k, v in r.evidence.items())
+            if evidence:
+                parts.append(safe(f"    {evidence}", "dim"))
+    return Group(*parts)
+
+
+class CompareScreen(ModalScreen[None]):
+    """Pick base, head and overlays; the comparison runs off the main thread (git reads)."""
+
+    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
+
+    class Done(Message):
+        def __init__(self, seq: int, choices: CompareChoices | None, result: Comparison | None,
+                     error: str | None) -> None:
+            super().__init__()
+            self.seq, self.choices, self.result, self.error = seq, choices, result, error
+
+    def __init__(self, comparer: Comparer | None, reason: str = "") -> None:
+        super().__init__()
+        self.comparer = comparer
+        self.reason = reason
+        self.choices: CompareChoices | None = None
+        self._seq = 0
+        self._filling = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="compare-box", classes="dialog") as box:
+            box.border_title = "Compare base and head compose policy"
+            box.border_subtitle = "Esc close"
+            with Horizontal(id="compare-pick"):
+                yield Select[str]([], prompt="base ref", id="compare-base", allow_blank=True)
+                yield Select[str]([], prompt="head ref", id="compare-head", allow_blank=True)
+                yield SelectionList[str](id="compare-overlays")
+            with VerticalScroll(id="compare-body"):
+                yield Static(Text("reading the recipe…", style="italic"), id="compare-result")
+
+    def on_mount(self) -> None:
+        if self.comparer is None:
+            self.query_one("#compare-pick").display = False
+            self._show_text(self.reason or "no recipe to compare: pass --recipe PATH", "italic")
+            return
+        self._run(None)
+
+    def _run(self, pick: tuple[str, str, tuple[str, ...]] | None) -> None:
+        """Read choices (first time) and compare, on a daemon thread (git may be slow)."""
+        comparer = self.comparer
+        assert comparer is not None
+        self._seq += 1
+        seq = self._seq
+
+        def work() -> None:
+            try:
+                choices = comparer.choices() if pick is None else None
+                base, head, overlays = pick if pick is not None else (
+                    choices.base or "HEAD", choices.head or "HEAD", choices.chosen)  # type: ignore[union-attr]
+                result = comparer.compare(base, head, overlays)
+            except CompareError as exc:
+                self.post_message(self.Done(seq, None, None, str(exc)))
+                return
+            self.post_message(self.Done(seq, choices, result, None))
+
+        threading.Thread(target=work, name="ccci-compare", daemon=True).start()
+
+    def on_compare_screen_done(self, event: Done) -> None:
+        if event.seq != self._seq:
+            return  # an older pick finished after a newer one started
+        if event.choices is not None:
+            self._fill(event.choices)
+        if event.error is not None:
+            self._show_text(event.error, "bold")
+            return
+        assert event.result is not None
+        theme = self.app.current_theme
+        colours = {"warning": theme.warning or "yellow", "error": theme.error or "red"}
+        self.query_one("#compare-result", Static).update(comparison_renderable(event.result, colours))
+
+    def _fill(self, choices: CompareChoices) -> None:
+        self.choices = choices
+        self._filling = True
+        options = [(ref, ref) for ref in choices.refs]
+        base = self.query_one("#compare-base", Select)
+        head = self.query_one("#compare-head", Select)
+        base.set_options(options)
+        head.set_options(options)
+        if choices.base:
+            base.value = choices.base
+        if choices.head:
+            head.value = choices.head
+        overlays = self.query_one("#compare-overlays", SelectionList)
+        overlays.clear_options()
+        overlays.add_options([(name, name, name in choices.chosen) for name in choices.overlays])
+        overlays.border_title = "overlays" if choices.overlays else "no overlays"
+        if choices.note:
+            self.notify(choices.note, title="compare")
+        self.call_after_refresh(self._done_filling)
+
+    def _done_filling(self) -> None:
+        self._filling = False
+
+    @on(Select.Changed)
+    @on(SelectionList.SelectedChanged)
+    def _picked(self) -> None:
+        if self._filling or self.comparer is None or self.choices is None:
+            return
+        base = self.query_one("#compare-base", Select).value
+        head = self.query_one("#compare-head", Select).value
+        if not isinstance(base, str) or not isinstance(head, str):
+            return
+        overlays: Sequence[str] = self.query_one("#compare-overlays", SelectionList).selected
+        chosen = tuple(name for name in self.choices.overlays if name in overlays)
+        self._show_text(f"comparing {base} with {head}…", "italic")
+        self._run((base, head, chosen))
+
+    def _show_text(self, text: str, style: str) -> None:
+        self.query_one("#compare-result", Static).update(safe(text, style))
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

@@ -1,0 +1,69 @@
+"""What one screen shows at one moment: a frozen view built off the main thread by a feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from ccci_tui.domain.diagnose import diagnose
+from ccci_tui.domain.model import Observation, RecipeState, SpecSummary
+from ccci_tui.domain.timeline import Entry, Timeline
+from ccci_tui.domain.verdict import Expectation, Verdict
+
+LIVE = "live"
+STALE = "stale"
+REPLAY = "replay"
+CONNECTING = "connecting"
+MODES = (LIVE, STALE, REPLAY, CONNECTING)
+
+EMPTY_TIMELINE = Timeline(entries=(), attempted_spec=None, attempted_index=None, statuses=(), first_failure=None)
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything the main screen renders; widgets never read a source directly."""
+
+    mode: str
+    source: str  # DOCKER_HOST or docker context, or the recording file
+    stack: str
+    service: str
+    observation: Observation | None = None  # task roles already classified (attempted marked)
+    timeline: Timeline = EMPTY_TIMELINE  # replay: the whole recording's timeline; live: as it stands
+    attempted: SpecSummary | None = None  # the attempted spec as known at this moment
+    verdict: Verdict | None = None
+    recipe: RecipeState | None = None
+    expected_head: str | None = None
+    cursor: int | None = None  # replay: index into timeline.entries of the current entry
+    error: str | None = None  # the last read failure while stale
+    stale_since: datetime | None = None
+    notes: tuple[str, ...] = ()  # what was found missing (no app env, no recipe), shown once
+
+    @property
+    def cursor_entry(self) -> Entry | None:
+        if self.cursor is None or not 0 <= self.cursor < len(self.timeline.entries):
+            return None
+        return self.timeline.entries[self.cursor]
+
+    @property
+    def at(self) -> datetime | None:
+        """The moment shown: the cursor's entry in replay, the last read live."""
+        entry = self.cursor_entry
+        if entry is not None:
+            return entry.at
+        return self.observation.at if self.observation is not None else None
+
+
+def expected_head(expect: Expectation, recipe: RecipeState | None) -> str | None:
+    """The head the verdict checks against: the user's, else the recipe HEAD (as `diagnose` does)."""
+    if expect.head:
+        return expect.head
+    return recipe.head_sha if recipe is not None else None
+
+
+def verdict_for(
+    obs: Observation | None, recipe: RecipeState | None, expect: Expectation, timeline: Timeline
+) -> Verdict | None:
+    """The verdict for `obs`, with the clock at the observation's time (so replays agree with live)."""
+    if obs is None:
+        return None
+    return diagnose(obs, recipe, replace(expect, now=expect.now or obs.at), timeline)

@@ -1,0 +1,1 @@
+"""The panes of the main screen and the tables they are built on."""

@@ -1,0 +1,94 @@
+"""The header line (source, stack, service, live/stale/replay) and the verdict banner."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static
+
+from ccci_tui.domain.verdict import Verdict
+from ccci_tui.tui.format import SEVERITY_GLYPH, safe
+from ccci_tui.tui.view import CONNECTING, LIVE, MODES, REPLAY, STALE, View
+
+_MODE_TEXT = {LIVE: " LIVE ", STALE: " STALE ", REPLAY: " REPLAY ", CONNECTING: " CONNECTING "}
+
+
+class SourceHeader(Static):
+    """One line: where the data comes from and whether it is live, stale or a replay."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self._shown: tuple[object, ...] | None = None
+
+    def show(self, view: View) -> None:
+        key = (view.mode, view.source, view.stack, view.service, view.stale_since, view.error)
+        if key == self._shown:
+            return
+        self._shown = key
+        for mode in MODES:
+            self.set_class(mode == view.mode, f"-{mode}")
+        line = Text()
+        line.append(_MODE_TEXT.get(view.mode, view.mode), style="bold reverse")
+        line.append(" ")
+        line.append_text(safe(view.stack or "?", "bold"))
+        line.append(" / ")
+        line.append_text(safe(view.service or "?", "bold"))
+        line.append("  ·  ")
+        line.append_text(safe(view.source))
+        if view.mode == STALE:
+            since = f" since {view.stale_since:%H:%M:%S}" if view.stale_since else ""
+            line.append(f"  ·  showing the last read{since}; retrying", style="italic")
+        self.update(line)
+
+
+class VerdictBanner(Vertical, can_focus=True):
+    """The verdict's kind and sentence, coloured by severity; Enter or a click opens the evidence."""
+
+    BINDINGS = [Binding("enter", "open", "Evidence", show=False)]
+
+    class Opened(Message):
+        """The user asked for the evidence."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[object, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="verdict-summary")
+        yield Static("", id="verdict-next")
+
+    def show(self, view: View) -> None:
+        verdict = view.verdict
+        key = (verdict, view.mode, view.stack, view.service, view.error)
+        if key == self._shown:
+            return
+        self._shown = key
+        severity = verdict.severity if verdict is not None else "info"
+        for sev in ("ok", "info", "error"):
+            self.set_class(sev == severity, f"-{sev}")
+        summary, next_step = self._texts(verdict, view)
+        self.query_one("#verdict-summary", Static).update(summary)
+        self.query_one("#verdict-next", Static).update(next_step)
+
+    @staticmethod
+    def _texts(verdict: Verdict | None, view: View) -> tuple[Text, Text]:
+        if verdict is None:
+            what = "reading" if view.mode != STALE else "cannot read"
+            text = Text(f"{SEVERITY_GLYPH['info']} NO VERDICT YET  {what} ", style="bold")
+            text.append_text(safe(f"{view.stack}/{view.service}"))
+            return text, safe(view.error or "", "italic")
+        text = Text(f"{SEVERITY_GLYPH[verdict.severity]} {verdict.kind.upper()}  ", style="bold")
+        text.append_text(safe(verdict.summary))
+        nxt = Text("next: ", style="bold")
+        nxt.append_text(safe(verdict.next_step))
+        nxt.append("  (Enter: evidence)", style="italic")
+        return text, nxt
+
+    def action_open(self) -> None:
+        self.post_message(self.Opened())
+
+    def on_click(self) -> None:
+        self.post_message(self.Opened())
