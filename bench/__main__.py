@@ -9,15 +9,17 @@ import signal
 import sys
 import time
 import traceback
+from pathlib import Path
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
 from bench.common import RESULTS_DIR, BenchError, lab_problem
 
+# every bench/bench_<name>.py with a `run(args) -> dict` is a benchmark
 BENCHES = {
-    "transition_latency": "bench.bench_transition_latency",
-    "api_calls": "bench.bench_api_calls",
+    path.stem.removeprefix("bench_"): f"bench.{path.stem}"
+    for path in sorted(Path(__file__).parent.glob("bench_*.py"))
 }
 
 

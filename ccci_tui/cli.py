@@ -34,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ccci-tui {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the bundled recording of the incident")
+    from ccci_tui.tui.run import add_replay_parser, add_tui_arguments  # no Textual: parser pieces only
+
+    add_tui_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_replay_parser(sub)
 
     p = sub.add_parser("diagnose", help="one verdict for a stack's service, from what is on the swarm now")
     _target_args(p, stack_optional=True)
@@ -112,13 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command != "wait":
             parser.error("only `wait` takes a command after --")
         args.deploy = deploy
-    if args.command is None:
-        if args.demo:
-            from ccci_tui.demo import run_demo
+    if args.command in (None, "replay"):  # no subcommand: the TUI (live, --demo), or a recording
+        from ccci_tui.tui.run import run_tui
 
-            return run_demo()
-        parser.print_help()
-        return EXIT_USAGE
+        return run_tui(args)
     # deferred: the headless path must not pay for what it does not use (bench/ measures start-up)
     from ccci_tui.headless import commands
     from ccci_tui.headless.context import UsageError

@@ -8,6 +8,7 @@ trees (docs/recording-format.md); nothing here does I/O.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -32,7 +33,7 @@ from ccci_tui.domain.model import (
     UpdatePolicy,
     UpdateStatus,
 )
-from ccci_tui.domain.redact import redact_mapping, redact_text
+from ccci_tui.domain.redact import MASK, is_secret_key, redact_mapping, redact_text
 from ccci_tui.domain.replay import Header
 from ccci_tui.domain.verdict import Evidence, Verdict
 
@@ -303,9 +304,23 @@ _PLAIN_KEYS = frozenset({
 _MAPPING_KEYS = frozenset({"labels", "attributes", "env"})
 
 
+# HTTP credentials in free text (a healthcheck's curl, an error message): `redact_text` masks
+# `Authorization:` but not the token after the scheme word.
+_HTTP_CREDENTIALS = re.compile(r"\b(Bearer|Basic|Token|Digest)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+# `KEY=value` right after other text (`failed: DB_PASSWORD=x`): `redact_text` may take the text
+# before it as the key and the whole assignment as the value, so assignments get a second look.
+_ENV_ASSIGN = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z_][A-Za-z0-9_.\-]*)=([^\s,;\"']+)")
+
+
+def _mask_assignment(m: re.Match[str]) -> str:
+    return f"{m[1]}={MASK}" if is_secret_key(m[1]) and m[2] != MASK else m[0]
+
+
 @lru_cache(maxsize=16384)
 def _text(value: str) -> str:
-    return redact_text(value)
+    out = redact_text(value)
+    out = _HTTP_CREDENTIALS.sub(lambda m: f"{m[1]}{m[2]}{MASK}", out)
+    return _ENV_ASSIGN.sub(_mask_assignment, out) if "=" in out else out
 
 
 def redact_tree(tree: Any, key: str = "") -> Any:

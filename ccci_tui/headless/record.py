@@ -368,10 +368,12 @@ def _expect_override(ref: str, recording: Recording, at: datetime | None) -> Exp
     """`--expect-head` against a recording: a hex prefix, or a tag the recorded recipe knows."""
     import re
 
+    from ccci_tui.sources.replay_source import first_recipe
+
     base = Expectation(intent=recording.header.intent, head_ref=ref)
     if re.fullmatch(r"[0-9a-fA-F]{7,40}", ref):
         return Expectation(**{**base.__dict__, "head": ref.lower()})
-    recipe = recording.recipe_at(at)
+    recipe = recording.recipe_at(at) or first_recipe(recording)
     tag = next((t for t in recipe.tags if t.name == ref), None) if recipe else None
     if tag is None:
         raise UsageError(f"--expect-head {ref!r} is neither a commit hash nor a tag of the recorded recipe")

@@ -2,19 +2,23 @@
 
 Every read goes through `git` plumbing with a timeout and `GIT_OPTIONAL_LOCKS=0`, so that not
 even `git status` refreshes and rewrites the index: the checkout, index and HEAD stay as found.
+The reads run `git` directly rather than through GitPython: importing GitPython costs ~90 ms
+here, more than the whole budget of a headless `diagnose` (bench/bench_diagnose.py); GitPython
+builds the throwaway repos of the tests.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-import git
 
 from ccci_tui.domain.model import RecipeState, TagInfo
 
 GIT_TIMEOUT_S = 30.0
+GIT = "git"  # the executable; tests point it at a slow stand-in
 
 # Recipe tags are `X.Y.Z+UPSTREAM` (maintainer semver, then the upstream version).
 _VERSION_TAG = re.compile(
@@ -89,29 +93,25 @@ class RecipeSource:
             raise RecipeError(f"recipe path does not exist: {self.path}")
         if not self.path.is_dir():
             raise RecipeError(f"recipe path is not a directory: {self.path}")
-        try:
-            # Do not search parents: a recipe is a repo root, not any folder inside some repo.
-            self._repo = git.Repo(self.path, search_parent_directories=False)
-        except git.InvalidGitRepositoryError:
-            raise RecipeError(f"not a git repository: {self.path}") from None
-        except git.NoSuchPathError:
-            raise RecipeError(f"recipe path does not exist: {self.path}") from None
-        except OSError as exc:
-            reason = exc.strerror or exc
-            raise RecipeError(f"cannot read recipe repo {self.path}: {reason}") from None
-        if self._repo.bare or self._repo.working_tree_dir is None:
-            self._repo.close()
-            raise RecipeError(f"bare git repository (no checkout to read): {self.path}")
         # Pin the repo: an inherited GIT_DIR or GIT_WORK_TREE (git hooks) must not redirect reads.
-        self._env = {
-            **_GIT_ENV,
-            "GIT_DIR": str(self._repo.git_dir),
-            "GIT_WORK_TREE": str(self._repo.working_tree_dir),
-        }
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        self._env = {**base_env, **_GIT_ENV}
+        probe = self._run("rev-parse", "--is-bare-repository", "--absolute-git-dir")
+        lines = probe.out.splitlines()
+        if probe.status != 0 or len(lines) < 2:
+            if "not a git repository" in probe.err:
+                raise RecipeError(f"not a git repository: {self.path}")
+            raise RecipeError(f"cannot read recipe repo {self.path}: {probe.err or 'git rev-parse failed'}")
+        if lines[0] == "true":
+            raise RecipeError(f"bare git repository (no checkout to read): {self.path}")
+        git_dir, top = lines[1], Path(self._must("rev-parse", "--show-toplevel"))
+        # Do not search parents: a recipe is a repo root, not any folder inside some repo.
+        if top.resolve() != self.path.resolve():
+            raise RecipeError(f"not a git repository: {self.path} (it is inside the repository {top})")
+        self._env.update({"GIT_DIR": git_dir, "GIT_WORK_TREE": str(top)})
 
     def close(self) -> None:
-        """Release GitPython's helper processes, if any were started."""
-        self._repo.close()
+        """Nothing is held between reads; kept so the source works as a context manager."""
 
     def __enter__(self) -> RecipeSource:
         return self
@@ -123,25 +123,18 @@ class RecipeSource:
 
     def _run(self, *args: str, strip: bool = True) -> _Result:
         try:
-            status, out, err = self._repo.git.execute(
-                [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *args],
-                with_extended_output=True,
-                with_exceptions=False,
-                stdout_as_string=False,
-                strip_newline_in_stdout=strip,
-                kill_after_timeout=self.timeout,
-                env=self._env,
+            proc = subprocess.run(
+                [GIT, *args], cwd=self.path, env=self._env, capture_output=True, timeout=self.timeout,
+                check=False,
             )
-        except git.GitCommandNotFound as exc:
-            raise RecipeError(f"git is not installed or not on PATH ({exc})") from None
-        status = int(status or 0)
-        if status < 0:
-            # Killed by a signal: the timeout watchdog, or something outside; never a git answer.
-            raise RecipeError(
-                f"git {args[0]} did not finish within {self.timeout:g}s in {self.path} "
-                f"(killed by signal {-status})"
-            )
-        return _Result(status, _text(out), _text(err).strip())
+        except FileNotFoundError:
+            raise RecipeError("git is not installed or not on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise RecipeError(f"git {args[0]} did not finish within {self.timeout:g}s in {self.path}") from None
+        out = _text(proc.stdout)
+        if strip and out.endswith("\n"):
+            out = out[:-1]
+        return _Result(proc.returncode, out, _text(proc.stderr).strip())
 
     def _must(self, *args: str, strip: bool = True) -> str:
         res = self._run(*args, strip=strip)

@@ -40,6 +40,7 @@ VERSION = 1
 KEYFRAME_EVERY = 100
 POLICY_SIDES = ("base", "head")
 _CHUNK = 1 << 20
+_PIECE = 1 << 16  # gzip input per step: bounds the byte-wise retry after bad data
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -248,6 +249,26 @@ class _Corrupt(Exception):
     pass
 
 
+def _inflate(d: Any, data: bytes) -> Iterator[bytes]:
+    """Decompress `data`; on bad data, first hand out everything before the fault, then _Corrupt."""
+    saved = d.copy()
+    try:
+        out = d.decompress(data)
+    except zlib.error:
+        # redo this piece a byte at a time from the state before it, so no good line is lost
+        d = saved
+        for i in range(len(data)):
+            try:
+                out = d.decompress(data[i: i + 1])
+            except zlib.error as exc:
+                raise _Corrupt(str(exc)) from exc
+            if out:
+                yield out
+        return
+    if out:
+        yield out
+
+
 def _chunks(fh: IO[bytes], first: bytes, warnings: list[str]) -> Iterator[bytes]:
     """The file's bytes, gunzipped when it starts with the gzip magic; _Corrupt on bad gzip data."""
     if not first.startswith(_GZIP_MAGIC):
@@ -256,27 +277,21 @@ def _chunks(fh: IO[bytes], first: bytes, warnings: list[str]) -> Iterator[bytes]
             yield chunk
         return
     d = zlib.decompressobj(31)
-    pending = first
-    while True:
-        while pending:
-            try:
-                out = d.decompress(pending)
-            except zlib.error as exc:
-                raise _Corrupt(str(exc)) from exc
-            if out:
-                yield out
-            pending = b""
-            if d.eof:
-                rest = d.unused_data
-                if rest.startswith(_GZIP_MAGIC):  # another member: gzip files may be concatenated
-                    d, pending = zlib.decompressobj(31), rest
-                elif rest.strip(b"\0"):
-                    warnings.append(f"{len(rest)} bytes after the end of the gzip stream were ignored")
-                    return
-        chunk = fh.read(_CHUNK)
-        if not chunk:
-            break
-        pending = chunk
+    data = first
+    while data:
+        for start in range(0, len(data), _PIECE):
+            pending = data[start: start + _PIECE]
+            while pending:
+                yield from _inflate(d, pending)
+                pending = b""
+                if d.eof:
+                    rest = d.unused_data
+                    if rest.startswith(_GZIP_MAGIC):  # another member: gzip files may be concatenated
+                        d, pending = zlib.decompressobj(31), rest
+                    elif rest.strip(b"\0"):
+                        warnings.append(f"{len(rest)} bytes after the end of the gzip stream were ignored")
+                        return
+        data = fh.read(_CHUNK)
     if not d.eof:
         warnings.append("the gzip stream has no end marker (the recorder did not close the file); "
                         "every complete record was read")

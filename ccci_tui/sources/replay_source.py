@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import Event, Observation, RecipeState, ServiceState
-from ccci_tui.domain.replay import EVENT, OBSERVATION, POLICY, Record, Recording
+from ccci_tui.domain.replay import EVENT, OBSERVATION, POLICY, RECIPE, Record, Recording
 from ccci_tui.domain.timeline import Timeline, TimelineBuilder
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.recording import RecordingError, read_recording
@@ -72,13 +72,19 @@ def diagnose_recording(
     if obs is None:
         when = f" at or before {at.isoformat()}" if at is not None else ""
         raise RecordingError(f"the recording holds no observation of service {name!r}{when}")
-    recipe = recording.recipe_at(at)
+    recipe = recording.recipe_at(at) or first_recipe(recording)
     base = expect or expectation(recording)
     timeline = fold_timeline(recording, at, name) if use_timeline else None
     if use_timeline:
         base = Expectation(**{**base.__dict__, "now": obs.at})  # what the recorder passed live
     verdict = diagnose(obs, recipe, base, timeline)
     return ReplayDiagnosis(verdict, obs, recipe, base, timeline)
+
+
+def first_recipe(recording: Recording) -> RecipeState | None:
+    """The first recipe state recorded: it stands for the moments before any recipe record."""
+    positions = recording.positions.get(RECIPE, ())
+    return recording.records[positions[0]].value if positions else None
 
 
 def _last(recording: Recording, service: str) -> Observation | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -10,12 +12,14 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ccci_tui.domain.model import Event, Observation, ServiceState, TaskState
-from ccci_tui.sources import convert
+from ccci_tui.sources import convert, engine_api
 
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 STATS_WORKERS = 4
 _CACHE_MAX = 4096
 _CONTAINER_UP = frozenset({"starting", "running"})
@@ -23,6 +27,10 @@ _CONTAINER_UP = frozenset({"starting", "running"})
 
 class SwarmError(RuntimeError):
     """The swarm could not answer: the message says what was asked and of which daemon."""
+
+
+class NotFound(SwarmError):
+    """The daemon says the object does not exist."""
 
 
 @dataclass(frozen=True)
@@ -35,20 +43,29 @@ class StackSummary:
 
 
 def resolve_endpoint(env: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """The daemon address and a label for it: DOCKER_HOST, else the current docker context."""
+    """The daemon address and a label for it: DOCKER_HOST, else DOCKER_CONTEXT or the CLI's current context."""
     env = os.environ if env is None else env
     host = env.get("DOCKER_HOST")
     if host:
         return host, host
-    import docker  # deferred: docker-py pulls in requests (~60 ms); the domain never needs it
-
+    config_dir = Path(env.get("DOCKER_CONFIG") or Path(env.get("HOME") or Path.home()) / ".docker")
+    name = env.get("DOCKER_CONTEXT")
+    if not name:
+        try:
+            name = json.loads((config_dir / "config.json").read_text()).get("currentContext")
+        except FileNotFoundError:
+            name = None
+        except (OSError, ValueError) as exc:
+            raise SwarmError(f"cannot read {config_dir / 'config.json'}: {exc}") from exc
+    if not name or name == "default":
+        return DEFAULT_SOCKET, DEFAULT_SOCKET
+    # the docker CLI keeps a context's endpoint under meta/<sha256 of its name>/meta.json
+    meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
     try:
-        ctx = docker.ContextAPI.get_current_context()
-    except Exception as exc:  # noqa: BLE001 - a broken context file must not be a traceback
-        raise SwarmError(f"cannot read the current docker context: {exc}") from exc
-    host = getattr(ctx, "Host", None) or "unix:///var/run/docker.sock"
-    name = getattr(ctx, "Name", "default")
-    return host, host if name == "default" else f"context {name} ({host})"
+        host = json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SwarmError(f"docker context {name!r} is unusable ({meta}): {exc}") from exc
+    return str(host), f"context {name} ({host})"
 
 
 def _badge(states: Iterable[str | None]) -> str:
@@ -80,7 +97,7 @@ class SwarmSource:
         self.api_calls = 0  # for the calls-per-refresh benchmark
 
     def _new_client(self, timeout: float | None) -> Any:
-        import docker  # deferred: see resolve_endpoint
+        import docker  # deferred: docker-py pulls in requests and urllib3 (~80 ms)
 
         try:
             return docker.DockerClient(
@@ -93,26 +110,43 @@ class SwarmSource:
 
     @property
     def api(self) -> Any:
+        """The read client: the plain Engine client where it can, docker-py for ssh:// and TLS."""
         with self._lock:
             if self._client is None:
-                self._client = self._new_client(self.timeout)
-            return self._client.api
+                if engine_api.supports(self.base_url, dict(os.environ)):
+                    self._client = engine_api.EngineClient(self.base_url, self.timeout)
+                else:
+                    self._client = self._new_client(self.timeout).api
+            return self._client
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        import docker.errors
-        import requests
-
         self.api_calls += 1
         try:
             return fn(*args, **kwargs)
-        except docker.errors.NotFound:
-            raise
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        except engine_api.EngineNotFound as exc:
+            raise NotFound(f"{what}: not found on {self.label}") from exc
+        except engine_api.EngineUnreachable as exc:
             raise SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {_short(exc)}") from exc
-        except docker.errors.APIError as exc:
-            raise SwarmError(f"{what} failed on {self.label}: {exc.explanation or exc}") from exc
-        except docker.errors.DockerException as exc:
-            raise SwarmError(f"{what} failed on {self.label}: {exc}") from exc
+        except engine_api.EngineAPIError as exc:
+            raise SwarmError(f"{what} failed on {self.label}: {exc.explanation}") from exc
+        except SwarmError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - docker-py's errors, mapped below
+            raise self._docker_error(what, exc) from exc
+
+    def _docker_error(self, what: str, exc: Exception) -> Exception:
+        import docker.errors
+        import requests
+
+        if isinstance(exc, docker.errors.NotFound):
+            return NotFound(f"{what}: not found on {self.label}")
+        if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+            return SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {_short(exc)}")
+        if isinstance(exc, docker.errors.APIError):
+            return SwarmError(f"{what} failed on {self.label}: {exc.explanation or exc}")
+        if isinstance(exc, docker.errors.DockerException):
+            return SwarmError(f"{what} failed on {self.label}: {exc}")
+        return exc
 
     def info(self) -> Mapping[str, Any]:
         """Engine info; also checks the daemon answers at all."""
@@ -163,13 +197,11 @@ class SwarmSource:
 
     def observe(self, stack: str, service: str = "app", at: datetime | None = None) -> Observation:
         """Service, tasks, OOM flags and last memory readings, in two API calls plus new terminal containers."""
-        import docker.errors
-
         name = service if service.startswith(f"{stack}_") else f"{stack}_{service}"
         now = at or datetime.now(UTC)
         try:
             raw = self._call(f"inspect service {name}", self.api.inspect_service, name)
-        except docker.errors.NotFound:
+        except NotFound:
             return Observation(at=now, service=None, tasks=(), error=f"service {name} not found")
         svc = convert.service_state(raw)
         if svc.stack != stack:
@@ -192,11 +224,9 @@ class SwarmSource:
         return replace(task, oom_killed=oom, memory_bytes=self._memory.get(cid))
 
     def _container_oom(self, cid: str) -> bool | None:
-        import docker.errors
-
         try:
             c = self._call(f"inspect container {cid[:12]}", self.api.inspect_container, cid)
-        except docker.errors.NotFound:
+        except NotFound:
             return None  # removed already (task history keeps fewer containers than tasks)
         return bool((c.get("State") or {}).get("OOMKilled"))
 
@@ -221,8 +251,6 @@ class SwarmSource:
 
     def sample_containers(self, container_ids: Iterable[str]) -> dict[str, int]:
         """Memory in use per container; stats take ~1 s each on the engine, so they run in parallel."""
-        import docker.errors
-
         cids = list(dict.fromkeys(container_ids))
         if not cids:
             return {}
@@ -230,7 +258,7 @@ class SwarmSource:
         def one(cid: str) -> tuple[str, int | None]:
             try:
                 stats = self._call(f"stats {cid[:12]}", self.api.stats, cid, stream=False, one_shot=True)
-            except (docker.errors.NotFound, SwarmError):
+            except SwarmError:
                 return cid, None  # gone meanwhile: keep the last reading
             return cid, convert.memory_in_use(stats)
 

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from ccci_tui.domain.replay import Recording
-from ccci_tui.tui.compare_source import Comparer, RecipeComparer
+from ccci_tui.tui.compare_source import Comparer, RecipeComparer, recorded_comparer
 from ccci_tui.tui.live_feed import LiveFeed, Resolver, list_stacks
 from ccci_tui.tui.replay_feed import ReplayFeed
 from ccci_tui.tui.screens.compare import CompareScreen
@@ -73,8 +73,11 @@ class CcciApp(App[int]):
         cursor_blink: bool = True,
         comparer: Comparer | None = None,
         rerun: Rerun | None = None,
+        notices: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
+        self.notices = notices
+        self._noted: set[str] = set()
         self.replay = replay
         self.source = source
         self.write = write
@@ -110,6 +113,8 @@ class CcciApp(App[int]):
         return screen
 
     def on_mount(self) -> None:
+        for text in self.notices:
+            self.notify(text, title="Recording", severity="warning", markup=False, timeout=10)
         if self.live is not None:
             self.live.start()
         elif self.source is not None:
@@ -144,6 +149,10 @@ class CcciApp(App[int]):
                         severity="warning", markup=False)
         elif view.mode == LIVE and was == STALE:
             self.notify("Reading the swarm again.", title="Reconnected", markup=False)
+        for note in view.notes:
+            if note not in self._noted:
+                self._noted.add(note)
+                self.notify(note, severity="warning", markup=False)
         self.main.show_view(view)
 
     # ---- actions ------------------------------------------------------------------------
@@ -203,7 +212,7 @@ class CcciApp(App[int]):
             return RecipeComparer(live.recipe_path, live.stack, getattr(app_env, "env", None),
                                   getattr(app_env, "compose_files", ())), ""
         if self.replay is not None:
-            return None, "this recording carries no compose policy and its recipe is not on this machine"
+            return recorded_comparer(self.replay.recording)
         return None, "no recipe known: start with --recipe PATH to compare base and head"
 
     def action_compare(self) -> None:
@@ -333,6 +342,7 @@ def create_app(
     cursor_blink: bool = True,
     comparer: Comparer | None = None,
     rerun: Rerun | None = None,
+    notices: tuple[str, ...] = (),
     poll_interval: float = 2.0,
     memory_interval: float | None = 10.0,
 ) -> CcciApp:
@@ -342,10 +352,11 @@ def create_app(
     if recording is not None:
         feed = ReplayFeed(recording, recording_label or "recording")
         return CcciApp(replay=feed, write=write, clock=clock, export_dir=export_dir,
-                       cursor_blink=cursor_blink, comparer=comparer, rerun=rerun)
+                       cursor_blink=cursor_blink, comparer=comparer, rerun=rerun, notices=notices)
     live_args = {"resolver": resolver, "poll_interval": poll_interval, "memory_interval": memory_interval}
     return CcciApp(source=source, stack=stack, service=service, live_args=live_args, write=write, clock=clock,
-                   export_dir=export_dir, cursor_blink=cursor_blink, comparer=comparer, rerun=rerun)
+                   export_dir=export_dir, cursor_blink=cursor_blink, comparer=comparer, rerun=rerun,
+                   notices=notices)
 
 
 __all__ = ["CONNECTING", "CcciApp", "create_app", "utcnow"]

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from ccci_tui.domain.compare import Comparison, compare_policies
 from ccci_tui.domain.compose import ComposeError, ComposePolicy, load_policy
+from ccci_tui.domain.replay import Recording
 
 MAIN_COMPOSE = "compose.yml"
 
@@ -95,3 +96,17 @@ class FixedComparer:
 
     def compare(self, base: str, head: str, overlays: Sequence[str]) -> Comparison:
         return compare_policies(self.base, self.head)
+
+
+def recorded_comparer(recording: Recording) -> tuple[Comparer | None, str]:
+    """The policies a recording carries; else its recipe, when that checkout is on this machine."""
+    from ccci_tui.sources.replay_source import policies  # deferred: the reader is only needed here
+
+    found = policies(recording)
+    if "base" in found and "head" in found:
+        b, h = found["base"], found["head"]
+        return FixedComparer(str(b["ref"]), str(h["ref"]), b["policy"], h["policy"]), ""  # type: ignore[arg-type]
+    path = recording.header.recipe_path
+    if path and Path(path).is_dir():
+        return RecipeComparer(Path(path), recording.header.stack), ""
+    return None, "this recording carries no compose policy, and its recipe is not on this machine"

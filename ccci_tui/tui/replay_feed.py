@@ -30,15 +30,18 @@ def entry_key(e: Entry) -> EntryKey:
 class _Cursor:
     """A timeline builder fed with the first `pos` records, plus what they said last."""
 
-    def __init__(self) -> None:
+    def __init__(self, service: str) -> None:
         self.builder = TimelineBuilder()
         self.pos = 0
+        self.service = service
         self.obs: Observation | None = None
         self.recipe: RecipeState | None = None
 
     def feed(self, rec: Record) -> list[Entry]:
         self.pos += 1
         if rec.kind == OBSERVATION:
+            if rec.service and rec.service != self.service:
+                return []  # a stack-wide recording also holds the stack's other services
             self.obs = rec.value
             return self.builder.add_observation(rec.value)
         if rec.kind == EVENT and isinstance(rec.value, Event):
@@ -54,12 +57,16 @@ class ReplayFeed:
     def __init__(self, recording: Recording, label: str, expect: Expectation | None = None) -> None:
         self.recording = recording
         self.label = label
-        self.expect = expect or Expectation()
-        self.stack = recording.header.stack
-        self.service = recording.header.service
-        first = _Cursor()
+        h = recording.header
+        self.expect = expect or Expectation(head=h.expect_head, head_ref=h.expect_ref, intent=h.intent)
+        self.stack = h.stack
+        self.service = h.service
+        # Fold in file order, as the recorder folded live: the replay then gives its verdicts.
+        self.records: list[Record] = sorted(recording.records, key=lambda r: r.line)
+        records = self.records
+        first = _Cursor(self.service)
         seen: dict[EntryKey, int] = {}
-        for i, rec in enumerate(recording.records):
+        for i, rec in enumerate(records):
             for e in first.feed(rec):
                 seen.setdefault(entry_key(e), i)
         self.timeline = first.builder.snapshot()
@@ -67,11 +74,10 @@ class ReplayFeed:
         # the state at an entry is after every record that any entry up to it needed.
         # A status learnt from an event is shown with the read that follows it: the service's
         # own fields (PreviousSpec, the tasks' view of it) arrive only with that read.
-        records = recording.records
         next_obs: list[int] = [0] * len(records)
         upcoming = len(records) - 1
         for i in range(len(records) - 1, -1, -1):
-            if records[i].kind == OBSERVATION:
+            if records[i].kind == OBSERVATION and records[i].service in ("", self.service):
                 upcoming = i
             next_obs[i] = upcoming
         need, reach = -1, []
@@ -84,8 +90,8 @@ class ReplayFeed:
         self._reach = tuple(reach)
         self._end = first
         # the recipe as first recorded stands for the moments before any recipe record
-        self._first_recipe = next((r.value for r in recording.records if r.kind == RECIPE), None)
-        self._work = _Cursor()
+        self._first_recipe = next((r.value for r in records if r.kind == RECIPE), None)
+        self._work = _Cursor(self.service)
         self._checkpoints: dict[int, _Cursor] = {}
         self._views: OrderedDict[int, View] = OrderedDict()
 
@@ -171,8 +177,8 @@ class ReplayFeed:
         work = self._work
         if work.pos > target:
             below = [p for p in self._checkpoints if p <= target]
-            work = copy.deepcopy(self._checkpoints[max(below)]) if below else _Cursor()
-        records = self.recording.records
+            work = copy.deepcopy(self._checkpoints[max(below)]) if below else _Cursor(self.service)
+        records = self.records
         while work.pos < target:
             work.feed(records[work.pos])
             if work.pos % _CHECKPOINT_EVERY == 0 and work.pos not in self._checkpoints:

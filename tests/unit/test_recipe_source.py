@@ -13,6 +13,7 @@ import git
 import pytest
 
 from ccci_tui.domain.model import TagInfo
+from ccci_tui.sources import recipe as recipe_module
 from ccci_tui.sources.recipe import RecipeError, RecipeSource, read_recipe, sort_tags, version_key
 from tests.support.recipes import BASE_TAG, HEAD_SUBJECT, Recipe, build_recipe, compose_text
 
@@ -374,8 +375,8 @@ def test_git_timeout_is_a_clear_error(recipe: Recipe, tmp_path: Path,
     slow = tmp_path / "slow-git"
     slow.write_text("#!/bin/sh\nexec sleep 10\n")
     slow.chmod(0o755)
-    monkeypatch.setattr(git.Git, "GIT_PYTHON_GIT_EXECUTABLE", str(slow))
     src = RecipeSource(recipe.path, timeout=0.3)
-    # The message (signal death) proves the watchdog killed git rather than git answering.
+    monkeypatch.setattr(recipe_module, "GIT", str(slow))
+    # The message proves the timeout killed git rather than git answering.
     with pytest.raises(RecipeError, match=r"git rev-parse did not finish within 0\.3s"):
         src.resolve("HEAD")

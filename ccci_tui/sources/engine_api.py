@@ -1,0 +1,128 @@
+"""A small read-only Engine API client over a unix socket or plain TCP.
+
+Why not docker-py for reads: importing it (requests, urllib3) costs ~80 ms here, more than the
+whole budget of a headless `diagnose` (bench/bench_diagnose.py). docker-py stays for what needs
+it: ssh:// and TLS endpoints, and the event stream.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+
+class EngineAPIError(RuntimeError):
+    """The daemon answered with an error status."""
+
+    def __init__(self, status: int, explanation: str) -> None:
+        super().__init__(f"{status}: {explanation}")
+        self.status = status
+        self.explanation = explanation
+
+
+class EngineNotFound(EngineAPIError):
+    """404 from the daemon."""
+
+
+class EngineUnreachable(OSError):
+    """The daemon's socket or port did not answer."""
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float | None) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def supports(base_url: str, env: dict[str, str] | None = None) -> bool:
+    """True for endpoints this client can talk to: unix sockets and plain tcp (no TLS)."""
+    scheme = urlsplit(base_url).scheme
+    if scheme in ("unix", "npipe", "http+unix"):
+        return scheme != "npipe"
+    tls = (env or {}).get("DOCKER_TLS_VERIFY") or (env or {}).get("DOCKER_CERT_PATH")
+    return scheme in ("tcp", "http") and not tls
+
+
+class EngineClient:
+    """GET-only access to the endpoints diagnosis reads; one short connection per request."""
+
+    def __init__(self, base_url: str, timeout: float | None = 10.0) -> None:
+        parts = urlsplit(base_url)
+        self.timeout = timeout
+        if parts.scheme in ("unix", "http+unix"):
+            self._unix: str | None = parts.path or "/var/run/docker.sock"
+            self._host, self._port = "", 0
+        elif parts.scheme in ("tcp", "http"):
+            self._unix = None
+            self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 2375
+        else:
+            raise ValueError(f"unsupported endpoint for the plain client: {base_url}")
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._unix is not None:
+            return _UnixConnection(self._unix, self.timeout)
+        return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET `path` (unversioned: the daemon answers in its own API version) and decode JSON."""
+        query = f"?{urlencode(params)}" if params else ""
+        conn = self._connection()
+        try:
+            conn.request("GET", path + query, headers={"Host": "docker"})
+            resp = conn.getresponse()
+            body = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise EngineUnreachable(getattr(exc, "errno", None) or 0, getattr(exc, "strerror", None) or str(exc)
+                                    or type(exc).__name__) from exc
+        finally:
+            conn.close()
+        if resp.status >= 400:
+            try:
+                message = json.loads(body).get("message", "")
+            except ValueError:
+                message = body.decode(errors="replace")[:200]
+            cls = EngineNotFound if resp.status == 404 else EngineAPIError
+            raise cls(resp.status, message or resp.reason)
+        return json.loads(body) if body else None
+
+    @staticmethod
+    def _filters(filters: dict[str, Any] | None) -> dict[str, str]:
+        if not filters:
+            return {}
+        norm = {k: v if isinstance(v, list) else [v] for k, v in filters.items()}
+        return {"filters": json.dumps(norm)}
+
+    def info(self) -> Any:
+        return self.get("/info")
+
+    def services(self, filters: dict[str, Any] | None = None) -> Any:
+        return self.get("/services", self._filters(filters))
+
+    def inspect_service(self, name: str) -> Any:
+        return self.get(f"/services/{quote(name, safe='')}")
+
+    def tasks(self, filters: dict[str, Any] | None = None) -> Any:
+        return self.get("/tasks", self._filters(filters))
+
+    def inspect_container(self, cid: str) -> Any:
+        return self.get(f"/containers/{quote(cid, safe='')}/json")
+
+    def stats(self, cid: str, stream: bool = False, one_shot: bool = True) -> Any:
+        params = {"stream": "false" if not stream else "true", "one-shot": "true" if one_shot else "false"}
+        return self.get(f"/containers/{quote(cid, safe='')}/stats", params)
+
+    def close(self) -> None:
+        """Nothing is held between requests."""
