@@ -9,8 +9,8 @@ import signal
 import sys
 import time
 import traceback
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
