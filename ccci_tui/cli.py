@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-services", action="store_true", help="also record the stack's other services")
     p.add_argument("--keyframe-every", type=int, default=100, metavar="N",
                    help="a full observation every N of a service's observations, changes only in between")
+    p.add_argument("--heartbeat", type=float, default=10.0, metavar="S",
+                   help="write a read that changed nothing only every S seconds (default: 10; 0: every read)")
     p.add_argument("--host", metavar="NAME", help="host name for the header (default: this machine's)")
     p.add_argument("--no-host", action="store_true", help="leave the host name out of the recording")
     p.add_argument("--note", action="append", metavar="TEXT", help="add a note at the start (repeatable)")

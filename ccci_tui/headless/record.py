@@ -165,6 +165,7 @@ class Recorder:
         verdict = diagnose(obs, self.recipe, expect, self.builder.snapshot())
         if verdict != self._raw_verdict:
             self._raw_verdict = verdict
+            self.writer.flush(self.service)  # the read the verdict came from must be in the file
             self.verdict = self.writer.verdict(verdict, at)
 
     # ---- recipe and policies -------------------------------------------------------------------
@@ -276,7 +277,7 @@ def open_recorder(args: argparse.Namespace, target: Target, source: SwarmSource)
         notes=target.notes, expect_head=target.expect.head, expect_ref=target.expect.head_ref,
         intent=target.expect.intent,
     )
-    writer = RecordingWriter(args.output, header, keyframe_every=args.keyframe_every)
+    writer = RecordingWriter(args.output, header, keyframe_every=args.keyframe_every, heartbeat_s=args.heartbeat)
     recorder = Recorder(
         source, writer, target.stack, target.service, recipe_path=target.recipe_path, expect=target.expect,
         poll_interval=args.poll, memory_interval=args.memory_interval or None,

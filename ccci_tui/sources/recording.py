@@ -69,6 +69,8 @@ class _Track:
         self.obs: Observation | None = None
         self.tasks: dict[str, TaskState] = {}
         self.count = 0
+        self.written_at: datetime | None = None
+        self.pending: Observation | None = None  # an unchanged read not written (yet)
 
     def keyframe(self, tree: Tree, at: datetime) -> Observation:
         obs = codec.decode_observation(tree, at)
@@ -122,11 +124,13 @@ class RecordingWriter:
     consumer can work on exactly what the file holds. Thread-safe: the file order is the call order.
     """
 
-    def __init__(self, path: str | Path, header: Header, keyframe_every: int = KEYFRAME_EVERY) -> None:
+    def __init__(self, path: str | Path, header: Header, keyframe_every: int = KEYFRAME_EVERY,
+                 heartbeat_s: float = 0.0) -> None:
         if keyframe_every < 1:
             raise ValueError("keyframe_every must be at least 1")
         self.path = Path(path)
         self.keyframe_every = keyframe_every
+        self.heartbeat_s = heartbeat_s
         self._lock = threading.Lock()
         self._tracks: dict[str, _Track] = {}
         self.counts: Counter[str] = Counter()
@@ -165,23 +169,49 @@ class RecordingWriter:
         self.counts[kind] += 1
 
     def observation(self, obs: Observation, service: str | None = None) -> Observation:
-        """Write an observation: a keyframe every `keyframe_every` of its service's, else what changed."""
+        """Write an observation: a keyframe every `keyframe_every` of its service's, else what changed.
+
+        With `heartbeat_s`, a read that changed nothing is written only once that long has passed
+        since the service's last written observation (`flush` writes it sooner).
+        """
         name = service or self.header.service
         tree = codec.redact_tree(codec.encode_observation(obs))
         at = codec.decode_time(codec.encode_time(obs.at))
-        payload: Tree = {} if name == self.header.service else {"s": name}
         with self._lock:
             track = self._tracks.setdefault(name, _Track())
             if track.tree is None or track.count % self.keyframe_every == 0:
-                payload["v"] = tree
-                value = track.keyframe(tree, at)
-            else:
-                delta = codec.diff_tree(track.tree, tree)
-                payload["d"] = delta
-                value = track.delta(delta, at)
-            track.count += 1
-            self._record(OBSERVATION, at, payload)
+                return self._observation(track, name, at, tree=tree)
+            delta = codec.diff_tree(track.tree, tree)
+            if (not delta and self.heartbeat_s and track.obs is not None and track.written_at is not None
+                    and (at - track.written_at).total_seconds() < self.heartbeat_s):
+                prev = track.obs
+                track.pending = Observation(at=at, service=prev.service, tasks=prev.tasks, error=prev.error)
+                return track.pending
+            return self._observation(track, name, at, delta=delta)
+
+    def _observation(self, track: _Track, name: str, at: datetime, tree: Tree | None = None,
+                     delta: Tree | None = None) -> Observation:
+        payload: Tree = {} if name == self.header.service else {"s": name}
+        if tree is not None:
+            payload["v"] = tree
+            value = track.keyframe(tree, at)
+        else:
+            payload["d"] = delta or {}
+            value = track.delta(delta or {}, at)
+        track.count += 1
+        track.written_at, track.pending = at, None
+        self._record(OBSERVATION, at, payload)
         return value
+
+    def flush(self, service: str | None = None) -> bool:
+        """Write the newest unchanged read of `service` (default: every service) held back by the heartbeat."""
+        wrote = False
+        with self._lock:
+            for name, track in self._tracks.items():
+                if track.pending is not None and (service is None or name == service):
+                    self._observation(track, name, track.pending.at, delta={})
+                    wrote = True
+        return wrote
 
     def event(self, ev: Event) -> Event:
         """Write an engine event."""
@@ -224,6 +254,8 @@ class RecordingWriter:
 
     def close(self) -> None:
         """End the gzip stream (a reader copes without it, but warns) and close the file."""
+        if not self.closed:
+            self.flush()  # the last read, so the recording ends when the watching did
         with self._lock:
             if self.closed:
                 return

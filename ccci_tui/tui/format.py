@@ -62,14 +62,17 @@ def deploy_anchors(entries: Sequence[Entry]) -> list[datetime | None]:
 
 
 def fmt_bytes(n: int | None) -> str:
+    """`908K`, `21.5M`, `32M`: one decimal only where it says something."""
     if n is None:
         return "?"
     size = float(n)
     for unit in ("B", "K", "M", "G"):
         if size < 1024 or unit == "G":
-            return f"{size:.0f}{unit}" if unit == "B" or size >= 100 else f"{size:.1f}{unit}"
+            if unit == "B" or size >= 100 or size == int(size):
+                return f"{size:.0f}{unit}"
+            return f"{size:.1f}{unit}"
         size /= 1024
-    return f"{size:.1f}G"
+    return f"{size:.0f}G"
 
 
 def memory_bar(used: int | None, limit: int | None, width: int = BAR_WIDTH) -> Text:

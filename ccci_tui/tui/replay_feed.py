@@ -129,8 +129,9 @@ class ReplayFeed:
     def step(self, cursor: int | None, delta: int) -> int | None:
         if not len(self):
             return None
-        base = cursor if cursor is not None else (0 if delta > 0 else len(self) - 1)
-        return max(0, min(len(self) - 1, base + delta))
+        if cursor is None:
+            return 0 if delta > 0 else len(self) - 1
+        return max(0, min(len(self) - 1, cursor + delta))
 
     def play_delay(self, cursor: int, speed: float) -> float | None:
         """Real seconds until the entry after `cursor` at `speed`, or None at the end."""

@@ -34,3 +34,65 @@ def reference_recording(run: str = "C", stack: str | None = None, cut_removal: b
                     stack=stack or obs.service.stack, service="app", recipe_path=RECIPE_STATE.path,
                     source="unix:///var/run/docker.sock")
     return Recording(header=header, records=tuple(records))
+
+
+class FakeEvents:
+    """What `SwarmSource.events` returns: a handle the watch closes."""
+
+    alive = True
+
+    def close(self, timeout: float = 1.0) -> None:
+        self.alive = False
+
+
+class FakeSwarm:
+    """A live source stand-in: `observe` plays a script of observations, errors and hangs.
+
+    Each script item is an Observation (returned, then repeated until the next read), an
+    Exception instance (raised), or the string "hang" (blocks until `release()`).
+    """
+
+    label = "unix:///var/run/docker.sock"
+
+    def __init__(self, script: list[object], stacks: tuple[object, ...] = ()) -> None:
+        import threading
+
+        self.script = list(script)
+        self.reads = 0
+        self._stacks = stacks
+        self._gate = threading.Event()
+        self._last: Observation | None = None
+        self.lock = threading.Lock()
+
+    def release(self) -> None:
+        self._gate.set()
+
+    def observe(self, stack: str, service: str = "app", at: datetime | None = None) -> Observation:
+        with self.lock:
+            item = self.script.pop(0) if self.script else self._last
+            self.reads += 1
+        if isinstance(item, str) and item == "hang":
+            self._gate.wait()
+            raise RuntimeError("released")
+        if isinstance(item, Exception):
+            raise item
+        assert isinstance(item, Observation)
+        self._last = item
+        return item
+
+    def events(self, stack, on_event, on_reconnect=None, on_error=None) -> FakeEvents:  # noqa: ANN001
+        return FakeEvents()
+
+    def sample_memory(self, obs: Observation) -> dict[str, int]:
+        return {}
+
+    def sample_containers(self, ids) -> dict[str, int]:  # noqa: ANN001
+        return {}
+
+    def stacks(self) -> tuple[object, ...]:
+        return self._stacks
+
+
+def run_observations(run: str = "C") -> list[Observation]:
+    """The stamped observations of a reference run with a service (no events)."""
+    return [it for it in merged(run) if isinstance(it, Observation) and it.service is not None]

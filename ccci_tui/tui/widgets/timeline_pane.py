@@ -114,9 +114,15 @@ class TimelineTable(SyncedTable):
         where = f"{(view.cursor or 0) + 1}/{n}" if view.cursor is not None and n else f"{n}"
         self.border_subtitle = f"{where} entries · t: {'relative' if self.absolute else 'absolute'} times"
         if view.cursor is not None and keys:
-            self.move_to_key(keys[view.cursor])
+            # replay: the cursor row sits mid-pane, so what led to it and what follows both show
+            self.move_to_key(keys[view.cursor], scroll=False)
+            self.call_after_refresh(self._center, view.cursor)
         elif self._follow and keys:
             self.move_cursor(row=len(keys) - 1, animate=False)
+
+    def _center(self, row: int) -> None:
+        half = max(0, (self.scrollable_content_region.height - 1) // 2)
+        self.scroll_to(y=max(0, row - half), animate=False, immediate=True)
 
     def toggle_absolute(self) -> None:
         self.absolute = not self.absolute

@@ -1,0 +1,111 @@
+"""The live feed: watch callbacks become views; idle reads cost nothing; failures are a state."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from ccci_tui.domain import verdict as v
+from ccci_tui.sources.swarm import SwarmError
+from ccci_tui.tui.live_feed import LiveFeed
+from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View
+from tests.tui.support import FIXED_NOW, FakeSwarm, run_observations
+
+
+class Views:
+    def __init__(self) -> None:
+        self.items: list[View] = []
+        self.cond = threading.Condition()
+
+    def __call__(self, view: View) -> None:
+        with self.cond:
+            self.items.append(view)
+            self.cond.notify_all()
+
+    def wait(self, predicate, timeout: float = 5.0) -> View:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for view in reversed(self.items):
+                    if predicate(view):
+                        return view
+                left = deadline - time.monotonic()
+                assert left > 0, f"no such view; last: {self.items[-1] if self.items else None}"
+                self.cond.wait(left)
+
+
+def _feed(source: FakeSwarm, views: Views) -> LiveFeed:
+    return LiveFeed(source, "research_oom", "app", views, clock=lambda: FIXED_NOW, poll_interval=0.01,
+                    memory_interval=None)
+
+
+def test_observations_become_views_with_timeline_and_verdict() -> None:
+    script = run_observations("C")
+    views = Views()
+    feed = _feed(FakeSwarm(list(script)), views).start()
+    try:
+        assert views.items[0].mode == CONNECTING
+        last = views.wait(lambda view: view.observation is not None and view.observation.at == script[-1].at)
+    finally:
+        feed.close()
+    assert last.mode == LIVE
+    assert last.verdict is not None and last.verdict.kind == v.SWARM_ROLLBACK
+    assert any(e.state == "rollback_completed" for e in last.timeline.entries)
+
+
+def test_an_unchanged_service_publishes_nothing() -> None:
+    obs = run_observations("C")[-1]
+    source = FakeSwarm([obs])
+    views = Views()
+    feed = _feed(source, views).start()
+    try:
+        views.wait(lambda view: view.mode == LIVE)
+        while source.reads < 30:
+            time.sleep(0.01)
+    finally:
+        feed.close()
+    assert [view.mode for view in views.items] == [CONNECTING, LIVE]
+
+
+def test_a_failing_daemon_is_stale_keeps_the_last_read_and_recovers() -> None:
+    good = run_observations("C")[-1]
+    down = SwarmError("Docker daemon unreachable at unix:///var/run/docker.sock (inspect service x): refused")
+    source = FakeSwarm([good, down, down, down, good])
+    views = Views()
+    feed = _feed(source, views).start()
+    try:
+        stale = views.wait(lambda view: view.mode == STALE)
+        back = views.wait(lambda view: view.mode == LIVE and views.items.index(view) > views.items.index(stale))
+    finally:
+        feed.close()
+    assert stale.observation is not None and stale.observation.at == good.at  # the last good read stays
+    assert stale.stale_since == FIXED_NOW and "unreachable" in (stale.error or "")
+    assert stale.verdict is not None
+    assert back.error is None and back.stale_since is None
+    # one stale view for the same repeated error, not one per failed read
+    assert sum(1 for view in views.items if view.mode == STALE) == 1
+
+
+def test_close_returns_quickly_while_a_read_hangs() -> None:
+    source = FakeSwarm(["hang"])
+    feed = _feed(source, Views()).start()
+    try:
+        while source.reads < 1:
+            time.sleep(0.01)
+        started = time.monotonic()
+        feed.close()
+        assert time.monotonic() - started < 1.0
+    finally:
+        source.release()
+
+
+def test_retarget_drops_the_old_services_late_callbacks() -> None:
+    views = Views()
+    feed = _feed(FakeSwarm(run_observations("C")), views).start()
+    try:
+        views.wait(lambda view: view.observation is not None)
+        feed.retarget("other", "db")
+        first = views.wait(lambda view: view.stack == "other")
+    finally:
+        feed.close()
+    assert first.mode == CONNECTING and first.observation is None and first.timeline.entries == ()
