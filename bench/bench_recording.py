@@ -83,11 +83,21 @@ class _Stack:
         self.history: list[list[Any]] = [[] for _ in range(SERVICES)]
         self.phase: list[str] = ["rollback_completed"] * SERVICES
         self.start = [T0 - timedelta(minutes=20)] * SERVICES
+        self._cache: dict[tuple[Any, ...], Any] = {}
 
     def name(self, i: int) -> str:
         return "app" if i == 0 else f"s{i:02d}"
 
     def observe(self, i: int, at: datetime, memory: int | None) -> Any:
+        """Service `i` as read at `at`; the same state is built once and re-timed after."""
+        key = (i, self.cycle[i], self.phase[i], memory)
+        if key not in self._cache:
+            if len(self._cache) > 4 * SERVICES:
+                self._cache.clear()
+            self._cache[key] = self._build(i, at, memory)
+        return replace(self._cache[key], at=at)
+
+    def _build(self, i: int, at: datetime, memory: int | None) -> Any:
         from ccci_tui.domain.model import Observation
 
         cycle, phase = self.cycle[i], self.phase[i]

@@ -102,6 +102,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", metavar="NAME", help="host name for the header (default: this machine's)")
     p.add_argument("--no-host", action="store_true", help="leave the host name out of the recording")
     p.add_argument("--note", action="append", metavar="TEXT", help="add a note at the start (repeatable)")
+    p = sub.add_parser(
+        "rerun", help="re-run the upgrade with stop-first or start-first (changes the swarm; asks first)",
+        description="Deploy the base, then the head, with the chosen update order, and watch until a verdict. "
+        "The plan's exact commands are shown first; without --yes you confirm by typing the stack name.",
+    )
+    p.add_argument("stack", metavar="STACK")
+    p.add_argument("--order", required=True, choices=("stop-first", "start-first"))
+    p.add_argument("--base", metavar="REF", help="base ref (default: the tag the base stamp or app env names)")
+    p.add_argument("--head", metavar="REF", help="head ref (default: the recipe HEAD)")
+    p.add_argument("--recipe", metavar="PATH", help="recipe checkout (default: found through abra's layout)")
+    p.add_argument("--env-file", metavar="F", help="the app env file (default: found through abra's layout)")
+    p.add_argument("--backend", choices=("stack", "abra"), help="how to deploy (default: config, else stack)")
+    p.add_argument("--service", default="app")
+    p.add_argument("--head-only", action="store_true", help="redeploy the head over what runs now, no base deploy")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per watch (default: 300)")
+    p.add_argument("--config", metavar="FILE", help="config file (default: $CCCI_TUI_CONFIG or the user config)")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--time", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -133,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "wait": commands.run_wait,
         "compare": commands.run_compare,
         "record": commands.run_record,
+        "rerun": _rerun,
     }[args.command]
     try:
         return commands.run_timed(handler, args)
@@ -142,6 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ccci-tui {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    from ccci_tui.headless.rerun import run_rerun  # deferred: only rerun needs the upgrade package
+
+    return run_rerun(args)
 
 
 if __name__ == "__main__":

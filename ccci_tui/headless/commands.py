@@ -6,19 +6,17 @@ import argparse
 import json
 import subprocess
 import sys
-import threading
 import time
 from typing import Any
 
-from ccci_tui.domain import verdict as v
 from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import Observation
-from ccci_tui.domain.timeline import TimelineBuilder
 from ccci_tui.domain.times import parse_engine_time
-from ccci_tui.domain.verdict import Expectation, Verdict
+from ccci_tui.domain.verdict import Expectation
 from ccci_tui.headless.context import Target, UsageError, resolve_target
 from ccci_tui.headless.render import emit
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.upgrade.watch import WatchTimeout, watch_until_terminal
 
 
 def _source(args: argparse.Namespace) -> SwarmSource:
@@ -125,9 +123,16 @@ def run_wait(args: argparse.Namespace) -> int:
     else:
         marker = {"index": args.since_index, "started_at": args.since_started_at, "state": None}
     expect = _expectation(target.expect, marker)
-    verdict = watch_until_terminal(source, target, expect, args.timeout, quiet=args.format != "text")
+    try:
+        verdict = watch_until_terminal(source, target, expect, args.timeout, on_error=_warn)
+    except WatchTimeout as exc:
+        raise UsageError(str(exc)) from exc
     emit(verdict, args.format, {**_context(target, source), "marker_index": marker["index"]}, target.notes)
     return verdict.exit_code
+
+
+def _warn(message: str) -> None:
+    print(f"ccci-tui: {message}; retrying", file=sys.stderr)
 
 
 def _stderr_fd() -> int:
@@ -135,56 +140,6 @@ def _stderr_fd() -> int:
         return sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # a captured stream (tests) has no descriptor
         return 2
-
-
-# While waiting, these are not answers yet: a status older than the marker is never accepted.
-_NOT_YET = frozenset({v.IN_PROGRESS, v.STALE_STATUS})
-
-
-def watch_until_terminal(
-    source: SwarmSource, target: Target, expect: Expectation, timeout: float, quiet: bool = True
-) -> Verdict:
-    """Event-woken watch of one service until the verdict is terminal or `timeout` passes."""
-    from ccci_tui.sources.live import LiveWatch
-
-    builder = TimelineBuilder()
-    lock = threading.Lock()
-    done = threading.Event()
-    state: dict[str, Any] = {"verdict": None, "error": None}
-
-    def on_obs(obs: Observation) -> None:
-        with lock:
-            builder.add_observation(obs)
-            now_expect = Expectation(**{**expect.__dict__, "now": obs.at})
-            verdict = diagnose(obs, target.recipe, now_expect, builder.snapshot())
-            state["verdict"], state["error"] = verdict, None
-            if verdict.kind not in _NOT_YET:
-                done.set()
-
-    def on_event(ev: Any) -> None:
-        with lock:
-            builder.add_event(ev)
-
-    def on_error(message: str) -> None:
-        state["error"] = message
-        if not quiet:
-            print(f"ccci-tui: {message}; retrying", file=sys.stderr)
-
-    watch = LiveWatch(source, target.stack, target.service, on_observation=on_obs, on_event=on_event,
-                      on_error=on_error, poll_interval=1.0).start()
-    try:
-        done.wait(timeout)
-    finally:
-        watch.close()
-    verdict = state["verdict"]
-    if verdict is None:
-        reason = state["error"] or "no observation"
-        raise UsageError(f"gave up after {timeout:g} s: {reason}")
-    if verdict.kind in _NOT_YET:
-        extra = f" (last error: {state['error']})" if state["error"] else ""
-        verdict = Verdict(verdict.kind, f"Timed out after {timeout:g} s: {verdict.summary}{extra}",
-                          verdict.evidence, verdict.next_step, verdict.task_id)
-    return verdict
 
 
 def run_compare(args: argparse.Namespace) -> int:

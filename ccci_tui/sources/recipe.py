@@ -169,6 +169,10 @@ class RecipeSource:
         sha = self.resolve(ref)
         return self._must("log", "-1", "--format=%s", sha, "--")
 
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether commit `ancestor` is reachable from `descendant`."""
+        return self._run("merge-base", "--is-ancestor", ancestor, descendant).status == 0
+
     def file_at(self, ref: str, path: str) -> str:
         """Text of `path` (relative to the repo root) as committed at `ref`."""
         rel = _repo_relative(path)

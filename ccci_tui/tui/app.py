@@ -141,8 +141,8 @@ class CcciApp(App[int]):
     def on_view_ready(self, _: ViewReady) -> None:
         with self._lock:
             view, self._pending, self._posted = self._pending, None, False
-        if view is None:
-            return
+        if view is None or not self.screen_stack:
+            return  # nothing left to show it on: the app is exiting
         was, self._mode = self._mode, view.mode
         if view.mode == STALE and was != STALE:
             self.notify(f"{view.error}. Showing the last read; retrying.", title="Docker daemon not answering",

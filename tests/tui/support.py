@@ -73,7 +73,9 @@ class FakeSwarm:
             self.reads += 1
         if isinstance(item, str) and item == "hang":
             self._gate.wait()
-            raise RuntimeError("released")
+            from ccci_tui.sources.swarm import SwarmError
+
+            raise SwarmError("released after hanging")
         if isinstance(item, Exception):
             raise item
         assert isinstance(item, Observation)
@@ -96,3 +98,18 @@ class FakeSwarm:
 def run_observations(run: str = "C") -> list[Observation]:
     """The stamped observations of a reference run with a service (no events)."""
     return [it for it in merged(run) if isinstance(it, Observation) and it.service is not None]
+
+
+async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:  # noqa: ANN001
+    """Let the app run until `predicate()` holds (feeds post from their own threads)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for the app"
+        await pilot.pause(0.02)
+
+
+def screen_text(app) -> str:  # noqa: ANN001
+    """What the terminal shows, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

@@ -22,13 +22,14 @@ class Views:
             self.items.append(view)
             self.cond.notify_all()
 
-    def wait(self, predicate, timeout: float = 5.0) -> View:  # noqa: ANN001
+    def wait(self, predicate, timeout: float = 5.0, after: int = 0) -> tuple[int, View]:  # noqa: ANN001
+        """The first view from position `after` on that satisfies `predicate`, and its position."""
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
-                for view in reversed(self.items):
-                    if predicate(view):
-                        return view
+                for i in range(after, len(self.items)):
+                    if predicate(self.items[i]):
+                        return i, self.items[i]
                 left = deadline - time.monotonic()
                 assert left > 0, f"no such view; last: {self.items[-1] if self.items else None}"
                 self.cond.wait(left)
@@ -45,7 +46,7 @@ def test_observations_become_views_with_timeline_and_verdict() -> None:
     feed = _feed(FakeSwarm(list(script)), views).start()
     try:
         assert views.items[0].mode == CONNECTING
-        last = views.wait(lambda view: view.observation is not None and view.observation.at == script[-1].at)
+        _, last = views.wait(lambda view: view.observation is not None and view.observation.at == script[-1].at)
     finally:
         feed.close()
     assert last.mode == LIVE
@@ -74,8 +75,8 @@ def test_a_failing_daemon_is_stale_keeps_the_last_read_and_recovers() -> None:
     views = Views()
     feed = _feed(source, views).start()
     try:
-        stale = views.wait(lambda view: view.mode == STALE)
-        back = views.wait(lambda view: view.mode == LIVE and views.items.index(view) > views.items.index(stale))
+        at, stale = views.wait(lambda view: view.mode == STALE)
+        _, back = views.wait(lambda view: view.mode == LIVE, after=at)
     finally:
         feed.close()
     assert stale.observation is not None and stale.observation.at == good.at  # the last good read stays
@@ -105,7 +106,7 @@ def test_retarget_drops_the_old_services_late_callbacks() -> None:
     try:
         views.wait(lambda view: view.observation is not None)
         feed.retarget("other", "db")
-        first = views.wait(lambda view: view.stack == "other")
+        _, first = views.wait(lambda view: view.stack == "other")
     finally:
         feed.close()
     assert first.mode == CONNECTING and first.observation is None and first.timeline.entries == ()

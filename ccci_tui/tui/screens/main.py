@@ -64,6 +64,7 @@ class MainScreen(Screen[None]):
         self._timer: Timer | None = None
         self._dirty: set[str] = set()
         self._focused_task: str | None = None
+        self._ready = False
 
     def compose(self) -> ComposeResult:
         yield SourceHeader(id="header")
@@ -89,10 +90,13 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._ready = True
         self.query_one(VerdictBanner).focus()
         if self.replay is not None:
             self.cursor = self.replay.initial_cursor()
             self.show_view(self.replay.view_at(self.cursor))
+        elif self.view is not None:
+            self.show_view(self.view)  # a live view that came before the panes were mounted
 
     # ---- rendering ----------------------------------------------------------------------
 
@@ -105,6 +109,8 @@ class MainScreen(Screen[None]):
     def show_view(self, view: View) -> None:
         """Render `view`; hidden panes (narrow layout) catch up when they are shown."""
         self.view = view
+        if not self._ready:
+            return
         with self.app.batch_update():
             self.query_one(SourceHeader).show(view)
             self.query_one(VerdictBanner).show(view)
@@ -260,7 +266,7 @@ class MainScreen(Screen[None]):
             if self.view is not None:
                 self.query_one(ReplayBar).show(self.view, self.playing, self.speed)
             return
-        self._timer = self.set_timer(delay, self._tick)
+        self._timer = self.set_timer(max(delay, 0.01), self._tick)  # Textual timers need a positive delay
 
     def _tick(self) -> None:
         self._timer = None

@@ -1,0 +1,185 @@
+"""Pilot: export, read-only refusal, the --write re-run, the command palette, the picker, safety."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from ccci_tui.domain.model import Observation
+from ccci_tui.domain.replay import RECIPE, Record, Recording
+from ccci_tui.sources.swarm import StackSummary
+from ccci_tui.tui.app import create_app
+from ccci_tui.tui.screens.main import MainScreen
+from ccci_tui.tui.screens.picker import PickerScreen
+from ccci_tui.tui.screens.rerun import RerunScreen
+from tests.tui.support import RECIPE_STATE, FakeSwarm, run_observations, screen_text, wait_until
+
+
+def _replay(recording: Recording, clock, tmp_path: Path, **kw):  # noqa: ANN001, ANN003, ANN202
+    return create_app(recording=recording, recording_label="run C", clock=clock, export_dir=tmp_path,
+                      cursor_blink=False, **kw)
+
+
+def _live(clock, tmp_path: Path, **kw):  # noqa: ANN001, ANN003, ANN202
+    stacks = kw.pop("stacks", ())
+    return create_app(source=FakeSwarm(run_observations("C"), stacks=stacks), stack="research_oom", clock=clock,
+                      export_dir=tmp_path, cursor_blink=False, poll_interval=0.01, memory_interval=None, **kw)
+
+
+async def test_export_writes_markdown_and_copies_it(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
+    app = _replay(run_c, clock, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        files = list(tmp_path.glob("*.md"))
+        assert [f.name for f in files] == ["ccci-verdict-research_oom-20261127-190000.md"]
+        text = files[0].read_text()
+        assert text.startswith("### ccci-tui: `swarm-rollback`")
+        assert "OOM-killed" in text and "| source | evidence |" in text
+        assert app.clipboard == text
+        shown = " ".join(str(n.message) for n in app._notifications)
+        assert str(files[0]) in shown
+
+
+async def test_export_from_the_evidence_screen(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
+    app = _replay(run_c, clock, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "e")
+        await pilot.pause()
+        assert len(list(tmp_path.glob("*.md"))) == 1
+
+
+async def test_read_only_refuses_the_re_run(clock, tmp_path: Path) -> None:  # noqa: ANN001
+    calls: list[tuple[str, str, str]] = []
+    app = _live(clock, tmp_path, rerun=lambda *a: calls.append(a) or "done")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.main.view is not None and app.main.view.verdict is not None)
+        await pilot.pause(0.2)
+        assert "Export" in screen_text(app) and "Re-run" not in screen_text(app)  # not in the footer
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Re-run the upgrade" not in commands
+        await pilot.press("R")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert any("Read-only" in str(n.message) for n in app._notifications)
+    assert calls == []
+
+
+async def test_write_mode_confirms_then_re_runs(clock, tmp_path: Path) -> None:  # noqa: ANN001
+    calls: list[tuple[str, str, str]] = []
+    app = _live(clock, tmp_path, write=True, rerun=lambda *a: calls.append(a) or "deployed")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.main.view is not None)
+        await pilot.pause(0.2)
+        assert "R Re-run" in screen_text(app)
+        assert "Re-run the upgrade" in [c.title for c in app.get_system_commands(app.screen)]
+        await pilot.press("R")
+        assert isinstance(app.screen, RerunScreen)
+        await pilot.press("escape")  # cancelling changes nothing
+        assert isinstance(app.screen, MainScreen) and calls == []
+        await pilot.press("R")
+        await pilot.click("#rerun-go")
+        await wait_until(pilot, lambda: calls != [])
+    assert calls == [("research_oom", "app", "stop-first")]
+
+
+async def test_a_recording_cannot_be_re_run_even_with_write(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
+    app = _replay(run_c, clock, tmp_path, write=True, rerun=lambda *a: "no")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("R")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_every_action_is_in_the_command_palette(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
+    app = _replay(run_c, clock, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        for title in ("Help", "Evidence", "Pick stack and service", "Compare base and head", "Export verdict",
+                      "Toggle absolute times", "Next entry", "Previous entry", "Play or pause", "Speed 1x/10x",
+                      "First failure", "Show Tasks pane"):
+            assert title in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"export verdict")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(list(tmp_path.glob("*.md"))) == 1
+
+
+async def test_picker_filters_as_you_type_and_switches_service(clock, tmp_path: Path) -> None:  # noqa: ANN001
+    stacks = (StackSummary("alpha", ("alpha_app", "alpha_db"), "ok"),
+              StackSummary("beta", ("beta_app",), "rollback"),
+              StackSummary("research_oom", ("research_oom_app",), "updating"))
+    app = _live(clock, tmp_path, stacks=stacks)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        assert isinstance(app.screen, PickerScreen)
+        await wait_until(pilot, lambda: "alpha" in screen_text(app))
+        text = screen_text(app)
+        assert "✔ ok" in text and "✖ rollback" in text and "… updating" in text
+        await pilot.press(*"db")
+        await pilot.pause()
+        options = app.screen.query_one("#picker-list")
+        enabled = [o.id for o in options._options if not o.disabled]
+        assert enabled == ["alpha\x00db"]
+        await pilot.press("backspace", "backspace", *"zzz")
+        await pilot.pause()
+        assert "0 services match" in screen_text(app)
+        await pilot.press("backspace", "backspace", "backspace", *"alpha db", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert (app.live.stack, app.live.service) == ("alpha", "db")
+        await wait_until(pilot, lambda: app.main.view.stack == "alpha")
+
+
+async def test_external_text_is_never_markup(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
+    recipe = replace(RECIPE_STATE, head_subject="[skip ci] fix [/] [bold red]x")
+    records = []
+    for r in run_c.records:
+        if r.kind == RECIPE:
+            r = replace(r, value=recipe)
+        elif isinstance(r.value, Observation) and r.value.tasks:
+            tasks = tuple(replace(t, err="[/] boom [link] DB_PASSWORD=hunter2") if t.state == "failed" else t
+                          for t in r.value.tasks)
+            r = replace(r, value=replace(r.value, tasks=tasks))
+        records.append(r)
+    app = _replay(Recording(run_c.header, tuple(records)), clock, tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "[skip ci] fix [/] [bold red]x" in text
+        assert "[/] boom [link] DB_PASSWORD=<redacted>" in text and "hunter2" not in text
+        await pilot.press("e")
+        await pilot.pause()
+        assert "hunter2" not in next(tmp_path.glob("*.md")).read_text()
+
+
+async def test_no_color_is_honoured(run_c: Recording, clock, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = _replay(run_c, clock, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert app.no_color
+        # severity stays readable without colour: a glyph and the kind in capitals
+        assert "✖ SWARM-ROLLBACK" in screen_text(app)
+
+
+async def test_unknown_recipe_compare_says_why(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
+    app = _replay(Recording(run_c.header, tuple(r for r in run_c.records if r.kind != RECIPE)), clock, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        assert "carries no compose policy" in screen_text(app)
+        assert "unknown: pass --recipe PATH" not in screen_text(app)  # the dialog covers the pane
+
+
+def test_create_app_needs_exactly_one_source(run_c: Recording) -> None:
+    import pytest
+
+    with pytest.raises(ValueError):
+        create_app()
+    with pytest.raises(ValueError):
+        create_app(recording=run_c, source=FakeSwarm([]))
+    _ = Record  # the recording helpers build records directly
