@@ -179,7 +179,9 @@ def make_plan(
             if sha is None:
                 continue
             files = [(f"{name}@{sha[:8]}", recipe.file_at(sha, name)) for name in chain]
-            policies[side] = load_policy([*files, ("rerun overlay", overlay[side])], env)
+            # abra takes no overlay: its deploy runs the recipe's own update order
+            extra = [("rerun overlay", overlay[side])] if backend == "stack" else []
+            policies[side] = load_policy([*files, *extra], env)
     except (RecipeError, ComposeError) as exc:
         raise PlanError(str(exc)) from exc
     head_policy = policies["head"].services.get(service)

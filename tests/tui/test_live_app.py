@@ -1,0 +1,111 @@
+"""Pilot on a fake live source: in-place updates, stale and recovery, quitting while a read hangs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ccci_tui.sources.swarm import SwarmError
+from ccci_tui.tui.app import create_app
+from ccci_tui.tui.compare_source import RecipeComparer
+from ccci_tui.tui.screens.compare import CompareScreen
+from ccci_tui.tui.widgets.status import SourceHeader
+from ccci_tui.tui.widgets.tasks_pane import TasksTable
+from ccci_tui.tui.widgets.timeline_pane import TimelineTable
+from tests.support.recipes import BASE_TAG, build_recipe
+from tests.tui.support import FakeSwarm, run_observations, screen_text, wait_until
+
+
+def _live(source: FakeSwarm, clock, **kw):  # noqa: ANN001, ANN003, ANN202
+    return create_app(source=source, stack="research_oom", clock=clock, cursor_blink=False, poll_interval=0.01,
+                      memory_interval=None, **kw)
+
+
+async def test_tables_change_in_place_and_keep_the_cursor(clock, monkeypatch) -> None:  # noqa: ANN001
+    script = run_observations("C")
+    source = FakeSwarm(script[:8])
+    app = _live(source, clock)
+
+    def no_rebuild(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("a live table must never be cleared and refilled")
+
+    monkeypatch.setattr(TasksTable, "clear", no_rebuild)
+    monkeypatch.setattr(TimelineTable, "clear", no_rebuild)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: source.reads >= 8 and app.main.view is not None)
+        await pilot.pause(0.1)
+        tasks = app.screen.query_one(TasksTable)
+        first = tasks.cursor_key()
+        assert first is not None
+        with source.lock:
+            source.script = list(script[8:])
+        await wait_until(pilot, lambda: app.main.view.observation.at == script[-1].at)
+        await pilot.pause(0.1)
+        assert tasks.cursor_key() == first  # new rows arrived; the cursor stayed on its task
+        assert tasks.row_count == len(script[-1].tasks)
+        timeline = app.screen.query_one(TimelineTable)
+        assert timeline.cursor_row == timeline.row_count - 1  # a cursor at the end follows new entries
+
+
+async def test_daemon_gone_is_stale_then_recovers(clock) -> None:  # noqa: ANN001
+    good = run_observations("C")[-1]
+    down = SwarmError("Docker daemon unreachable at unix:///var/run/docker.sock (inspect service x): refused")
+    source = FakeSwarm([good, down, down])
+    app = _live(source, clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        header = app.screen.query_one(SourceHeader)
+        await wait_until(pilot, lambda: header.has_class("-stale"))
+        text = screen_text(app)
+        assert "STALE" in text and "since 19:00:00" in text and "retrying" in text
+        assert "SWARM-ROLLBACK" in text  # the last observation is still shown
+        assert any("not answering" in str(n.title) for n in app._notifications)
+        with source.lock:
+            source.script = [good]
+        await wait_until(pilot, lambda: header.has_class("-live"), timeout=10)
+        assert app.is_running
+        assert any("Reconnected" in str(n.title) for n in app._notifications)
+
+
+async def test_quitting_while_a_read_hangs_takes_under_2_s(clock) -> None:  # noqa: ANN001
+    source = FakeSwarm(["hang"])
+    app = _live(source, clock)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_until(pilot, lambda: source.reads >= 1)
+            started = time.monotonic()
+            await pilot.press("q")
+        assert time.monotonic() - started < 2.0
+    finally:
+        source.release()
+
+
+async def test_no_stack_opens_the_picker(clock) -> None:  # noqa: ANN001
+    from ccci_tui.sources.swarm import StackSummary
+    from ccci_tui.tui.screens.picker import PickerScreen
+
+    source = FakeSwarm(run_observations("C"), stacks=(StackSummary("research_oom", ("research_oom_app",), "ok"),))
+    app = create_app(source=source, clock=clock, cursor_blink=False, poll_interval=0.01, memory_interval=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        await wait_until(pilot, lambda: "research_oom" in screen_text(app))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.main.view is not None and app.main.view.observation is not None)
+
+
+async def test_compare_picks_refs_and_overlays_from_the_recipe(tmp_path: Path, clock) -> None:  # noqa: ANN001
+    recipe = build_recipe(tmp_path, head_order="start-first")
+    comparer = RecipeComparer(recipe.path, "research_oom")
+    app = _live(FakeSwarm(run_observations("C")), clock, comparer=comparer)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_until(pilot, lambda: screen.choices is not None and "differences" in screen_text(app))
+        assert screen.choices.base == BASE_TAG and screen.choices.head == "HEAD"
+        assert screen.choices.overlays == ("compose.lab.yml",)
+        text = screen_text(app)
+        assert "start-first" in text and "risks in head" in text
+        overlays = screen.query_one("#compare-overlays")
+        overlays.select("compose.lab.yml")
+        await wait_until(pilot, lambda: "compose.lab.yml@HEAD" in screen_text(app))
