@@ -55,14 +55,17 @@ def encode_time(dt: datetime) -> str:
     return dt.isoformat(timespec="microseconds")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def decode_time(text: str) -> datetime:
     """The datetime `encode_time` wrote; CodecError for anything without a UTC offset."""
     try:
         dt = datetime.fromisoformat(text)
     except (TypeError, ValueError) as exc:
         raise CodecError(f"not an RFC 3339 time: {text!r}") from exc
-    if dt.utcoffset() is None:
+    tz = dt.tzinfo
+    if tz is UTC:  # `Z` reads back as UTC itself
+        return dt
+    if tz is None or dt.utcoffset() is None:
         raise CodecError(f"time without a UTC offset: {text!r}")
     return dt.replace(tzinfo=UTC) if not dt.utcoffset() else dt
 
@@ -159,38 +162,59 @@ def encode(obj: Any, skip: tuple[str, ...] = ()) -> Tree:
     return out
 
 
+# Per class: for each field, how to decode it (0 as stored, 1 time, 2 nested, 3 tuple of, 4 map
+# of) and the nested class; and the fields without a default. Decoding walks only the stored
+# fields, so a tree that left most defaults out is quick to read back.
+_PLAN: dict[type, dict[str, tuple[int, Any]]] = {}
+_REQUIRED: dict[type, frozenset[str]] = {}
+for _cls, _special in _SPECIAL.items():
+    _plan: dict[str, tuple[int, Any]] = {}
+    for _name, _ in _FIELDS[_cls]:
+        _kind = _special.get(_name)
+        if _kind is None:
+            _plan[_name] = (0, None)
+        elif _kind == _TIME:
+            _plan[_name] = (1, None)
+        elif isinstance(_kind, tuple):
+            _plan[_name] = (3 if _kind[0] == "tuple" else 4, _kind[1])
+        else:
+            _plan[_name] = (2, _kind)
+    _PLAN[_cls] = _plan
+    _REQUIRED[_cls] = frozenset(n for n, d in _FIELDS[_cls] if d is _MISSING)
+
+
 def decode(cls: type, tree: Any, extra: Mapping[str, Any] | None = None) -> Any:
     """The `cls` instance `encode` made `tree` from; `extra` supplies fields stored elsewhere."""
-    special = _SPECIAL.get(cls)
-    if special is None:
+    plan = _PLAN.get(cls)
+    if plan is None:
         raise CodecError(f"no codec for {cls.__name__}")
     if not isinstance(tree, dict):
         raise CodecError(f"{cls.__name__}: expected an object, got {type(tree).__name__}")
-    kwargs: dict[str, Any] = dict(extra or {})
-    for name, default in _FIELDS[cls]:
-        if name not in tree:
-            if default is _MISSING and name not in kwargs:
-                raise CodecError(f"{cls.__name__}: field {name!r} is missing")
-            continue
-        value = tree[name]
-        kind = special.get(name)
-        try:
-            if value is None or kind is None:
-                kwargs[name] = _plain_in(value)
-            elif kind == _TIME:
+    kwargs: dict[str, Any] = dict(extra) if extra else {}
+    name, value = "", None
+    try:
+        for name, value in tree.items():
+            step = plan.get(name)
+            if step is None:
+                continue  # a field a later version added: ignored, as the format promises
+            how = step[0]
+            if how == 0 or value is None:
+                kwargs[name] = _plain_in(value) if isinstance(value, list | dict) else value
+            elif how == 1:
                 kwargs[name] = decode_time(value)
-            elif isinstance(kind, tuple):
-                container, inner = kind
-                if container == "tuple":
-                    kwargs[name] = tuple(decode(inner, v) for v in value)
-                else:
-                    kwargs[name] = {k: decode(inner, v) for k, v in value.items()}
-            elif isinstance(kind, type):
-                kwargs[name] = decode(kind, value)
-        except CodecError as exc:
-            raise CodecError(f"{cls.__name__}.{name}: {exc}") from exc
-        except (AttributeError, TypeError) as exc:
-            raise CodecError(f"{cls.__name__}.{name}: unexpected value {value!r:.60}") from exc
+            elif how == 2:
+                kwargs[name] = decode(step[1], value)
+            elif how == 3:
+                kwargs[name] = tuple(decode(step[1], v) for v in value)
+            else:
+                kwargs[name] = {k: decode(step[1], v) for k, v in value.items()}
+    except CodecError as exc:
+        raise CodecError(f"{cls.__name__}.{name}: {exc}") from exc
+    except (AttributeError, TypeError) as exc:
+        raise CodecError(f"{cls.__name__}.{name}: unexpected value {value!r:.60}") from exc
+    missing = _REQUIRED[cls] - kwargs.keys()
+    if missing:
+        raise CodecError(f"{cls.__name__}: field {min(missing)!r} is missing")
     try:
         return cls(**kwargs)
     except TypeError as exc:

@@ -42,6 +42,7 @@ POLICY_SIDES = ("base", "head")
 _CHUNK = 1 << 20
 _PIECE = 1 << 16  # gzip input per step: bounds the byte-wise retry after bad data
 _GZIP_MAGIC = b"\x1f\x8b"
+_JSON = json.JSONDecoder()
 
 
 class RecordingError(RuntimeError):
@@ -356,8 +357,8 @@ class _Reader:
         if not raw.strip():
             return
         try:
-            doc = json.loads(raw)
-        except ValueError as exc:
+            doc = _JSON.decode(raw.decode("utf-8"))
+        except ValueError as exc:  # UnicodeDecodeError is one too
             reason = ("truncated: the file ends in the middle of this record" if not complete
                       else f"not JSON ({getattr(exc, 'msg', exc)})")
             self.skipped.append((number, reason))

@@ -50,7 +50,7 @@ async def test_tables_change_in_place_and_keep_the_cursor(clock, monkeypatch) ->
 async def test_daemon_gone_is_stale_then_recovers(clock) -> None:  # noqa: ANN001
     good = run_observations("C")[-1]
     down = SwarmError("Docker daemon unreachable at unix:///var/run/docker.sock (inspect service x): refused")
-    source = FakeSwarm([good, down, down])
+    source = FakeSwarm([good] + [down] * 1000)
     app = _live(source, clock)
     async with app.run_test(size=(120, 36)) as pilot:
         header = app.screen.query_one(SourceHeader)

@@ -66,13 +66,13 @@ class TasksTable(SyncedTable):
         for name in COLUMNS:
             self.add_column(name, key=name or "mark")
 
-    def mark(self, task_id: str | None) -> bool:
-        """Mark the task a timeline entry concerns; False when it is not in view at this time."""
+    def mark(self, task_id: str | None, move: bool = True) -> bool:
+        """Mark the task a timeline entry concerns (and move there); False when it is not in view now."""
         self.marked = task_id
         found = self._view is not None and task_id is not None and self._find(task_id) is not None
         if self._view is not None:
             self.show(self._view, force=True)
-        if found and task_id is not None:
+        if found and move and task_id is not None:
             task = self._find(task_id)
             if task is not None:
                 self.move_to_key(task.id)
