@@ -27,6 +27,10 @@ bench: $(STAMP)
 	@scripts/swarm-lab up
 	$(BIN)/python -m bench
 
+# screenshots/*.svg from the bundled demo recording (the scenes of the snapshot tests)
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots
+
 lint: $(STAMP)
 	$(BIN)/ruff check ccci_tui tests bench
 	$(BIN)/mypy

@@ -125,7 +125,10 @@ def _plain_in(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_plain_in(v) for v in value)  # every sequence in the model is a tuple
     if isinstance(value, dict):
-        return {k: _plain_in(v) for k, v in value.items()}
+        for v in value.values():
+            if isinstance(v, list | dict):
+                return {k: _plain_in(v) for k, v in value.items()}
+        return dict(value)  # labels and attributes: text only, a plain copy will do
     return value
 
 
@@ -183,14 +186,11 @@ for _cls, _special in _SPECIAL.items():
     _REQUIRED[_cls] = frozenset(n for n, d in _FIELDS[_cls] if d is _MISSING)
 
 
-def decode(cls: type, tree: Any, extra: Mapping[str, Any] | None = None) -> Any:
-    """The `cls` instance `encode` made `tree` from; `extra` supplies fields stored elsewhere."""
-    plan = _PLAN.get(cls)
-    if plan is None:
-        raise CodecError(f"no codec for {cls.__name__}")
+def _decode_fields(cls: type, plan: dict[str, tuple[int, Any]], tree: Any) -> dict[str, Any]:
+    """The stored fields of a `cls` tree, decoded; fields this version does not know are ignored."""
     if not isinstance(tree, dict):
         raise CodecError(f"{cls.__name__}: expected an object, got {type(tree).__name__}")
-    kwargs: dict[str, Any] = dict(extra) if extra else {}
+    out: dict[str, Any] = {}
     name, value = "", None
     try:
         for name, value in tree.items():
@@ -199,19 +199,30 @@ def decode(cls: type, tree: Any, extra: Mapping[str, Any] | None = None) -> Any:
                 continue  # a field a later version added: ignored, as the format promises
             how = step[0]
             if how == 0 or value is None:
-                kwargs[name] = _plain_in(value) if isinstance(value, list | dict) else value
+                out[name] = _plain_in(value) if isinstance(value, list | dict) else value
             elif how == 1:
-                kwargs[name] = decode_time(value)
+                out[name] = decode_time(value)
             elif how == 2:
-                kwargs[name] = decode(step[1], value)
+                out[name] = decode(step[1], value)
             elif how == 3:
-                kwargs[name] = tuple(decode(step[1], v) for v in value)
+                out[name] = tuple(decode(step[1], v) for v in value)
             else:
-                kwargs[name] = {k: decode(step[1], v) for k, v in value.items()}
+                out[name] = {k: decode(step[1], v) for k, v in value.items()}
     except CodecError as exc:
         raise CodecError(f"{cls.__name__}.{name}: {exc}") from exc
     except (AttributeError, TypeError) as exc:
         raise CodecError(f"{cls.__name__}.{name}: unexpected value {value!r:.60}") from exc
+    return out
+
+
+def decode(cls: type, tree: Any, extra: Mapping[str, Any] | None = None) -> Any:
+    """The `cls` instance `encode` made `tree` from; `extra` supplies fields stored elsewhere."""
+    plan = _PLAN.get(cls)
+    if plan is None:
+        raise CodecError(f"no codec for {cls.__name__}")
+    kwargs = _decode_fields(cls, plan, tree)
+    if extra:
+        kwargs = {**extra, **kwargs}
     missing = _REQUIRED[cls] - kwargs.keys()
     if missing:
         raise CodecError(f"{cls.__name__}: field {min(missing)!r} is missing")
@@ -269,6 +280,7 @@ def decode_observation(tree: Any, at: datetime) -> Observation:
 # An empty delta means "unchanged".
 
 SET, NESTED, REMOVED = "=", "~", "-"
+_OPS = frozenset((SET, NESTED, REMOVED))
 
 
 def diff_tree(old: Tree, new: Tree) -> Tree:
@@ -301,7 +313,7 @@ def apply_delta(old: Tree, delta: Tree) -> Tree:
     """`old` with `delta` applied; a new tree sharing every unchanged branch with `old`."""
     if not delta:
         return old
-    if not isinstance(delta, dict) or set(delta) - {SET, NESTED, REMOVED}:
+    if not isinstance(delta, dict) or not _OPS.issuperset(delta):
         raise CodecError(f"not a delta: {delta!r:.80}")
     out = dict(old)
     for key in delta.get(REMOVED, ()):
@@ -313,6 +325,47 @@ def apply_delta(old: Tree, delta: Tree) -> Tree:
         out[key] = apply_delta(base, sub)
     out.update(delta.get(SET, {}))
     return out
+
+
+_DEFAULTS: dict[type, dict[str, Any]] = {cls: dict(f) for cls, f in _FIELDS.items()}
+
+
+def patch(cls: type, obj: Any, delta: Any) -> Any:
+    """`obj` (a `cls`) with an object delta applied, equal to decoding the patched tree.
+
+    Only the changed fields are decoded; unchanged ones (nested objects included) are shared.
+    """
+    if not delta:
+        return obj
+    plan = _PLAN.get(cls)
+    if plan is None:
+        raise CodecError(f"no codec for {cls.__name__}")
+    if not isinstance(delta, dict) or not _OPS.issuperset(delta):
+        raise CodecError(f"{cls.__name__}: not a delta: {delta!r:.80}")
+    changes: dict[str, Any] = {}
+    if SET in delta:
+        changes.update(_decode_fields(cls, plan, delta[SET]))
+    for name in delta.get(REMOVED, ()):
+        default = _DEFAULTS[cls].get(name, _MISSING)
+        if default is _MISSING:
+            raise CodecError(f"{cls.__name__}: a delta cannot remove the required field {name!r}")
+        changes[name] = default
+    for name, sub in delta.get(NESTED, {}).items():
+        step, current = plan.get(name), getattr(obj, name, None)
+        if step is None:
+            continue
+        if step[0] == 2 and current is not None:
+            changes[name] = patch(step[1], current, sub)
+        elif step[0] == 0 and isinstance(current, Mapping):
+            changes[name] = _plain_in(apply_delta(_plain_out(current), sub))
+        else:
+            raise CodecError(f"{cls.__name__}: a delta changes {name!r} inside a value that is not an object")
+    # frozen dataclasses without __post_init__: copying the field dict is what replace() would
+    # do through __init__, at a fraction of the cost (the reader patches every task it replays)
+    new: Any = object.__new__(cls)
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 # ---- redaction -----------------------------------------------------------------------------------
@@ -364,3 +417,43 @@ def redact_tree(tree: Any, key: str = "") -> Any:
 def decode_event(tree: Any, at: datetime) -> Event:
     """An event tree stored without its time (the record carries it)."""
     return decode(Event, tree, {"at": at})  # type: ignore[no-any-return]
+
+
+# ---- the recorder's path -----------------------------------------------------------------------------
+# A watch reads the same tasks and specs over and over; their redacted trees are built once.
+# Trees are never changed after they are made (deltas build new ones), so sharing them is safe.
+_SPEC_TREES: dict[tuple[Any, ...], Tree] = {}
+_CACHE_MAX = 1024
+
+
+@lru_cache(maxsize=4096)
+def _task_tree(task: TaskState) -> Tree:
+    return redact_tree(encode(task))  # type: ignore[no-any-return]
+
+
+def _spec_tree(spec: SpecSummary) -> Tree:
+    key = (tuple(spec.labels.items()), spec.image, spec.template_fp, spec.update_config, spec.rollback_config,
+           spec.replicas, spec.mode, spec.memory_limit, spec.memory_reservation, spec.healthcheck,
+           spec.monitor_hint_s)
+    tree = _SPEC_TREES.get(key)
+    if tree is None:
+        if len(_SPEC_TREES) >= _CACHE_MAX:
+            _SPEC_TREES.clear()
+        tree = _SPEC_TREES[key] = redact_tree(encode(spec))
+    return tree
+
+
+def redacted_observation_tree(obs: Observation) -> Tree:
+    """`redact_tree(encode_observation(obs))`, with the trees of known tasks and specs reused."""
+    svc = obs.service
+    service: Tree | None = None
+    if svc is not None:
+        service = redact_tree(encode(svc, skip=("spec", "previous_spec")))
+        service["spec"] = _spec_tree(svc.spec)
+        if svc.previous_spec is not None:
+            service["previous_spec"] = _spec_tree(svc.previous_spec)
+    tree: Tree = {"service": service, "tasks": {t.id: _task_tree(t) for t in obs.tasks},
+                  "order": [t.id for t in obs.tasks]}
+    if obs.error is not None:
+        tree["error"] = _text(obs.error)
+    return tree

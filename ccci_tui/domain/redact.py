@@ -17,9 +17,10 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
 # KEY=value, KEY: value, "KEY": "value" inside free text (labels, env lines, error messages)
 _ASSIGN = re.compile(
-    r"""(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*|"\s*:\s*")(?P<val>"[^"]*"|'[^']*'|[^\s,;"']+)"""
+    r"""(?<![A-Za-z0-9_.\-])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]{0,511})(?P<sep>\s*[=:]\s*|"\s*:\s*")(?P<val>"[^"]*"|'[^']*'|[^\s,;"']+)"""
 )
-_URL_CREDS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@")
+# the look-behinds and bounds keep these linear on a 20,000-character line of letters
+_URL_CREDS = re.compile(r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@")
 
 
 def is_secret_key(key: str) -> bool:

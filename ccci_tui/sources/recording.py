@@ -21,7 +21,7 @@ from typing import IO, Any
 from ccci_tui.domain import codec
 from ccci_tui.domain.codec import CodecError, Tree
 from ccci_tui.domain.compose import ComposePolicy
-from ccci_tui.domain.model import Event, Observation, RecipeState, TaskState
+from ccci_tui.domain.model import Event, Observation, RecipeState, ServiceState, TaskState
 from ccci_tui.domain.replay import (
     EVENT,
     NOTE,
@@ -43,6 +43,7 @@ _CHUNK = 1 << 20
 _PIECE = 1 << 16  # gzip input per step: bounds the byte-wise retry after bad data
 _GZIP_MAGIC = b"\x1f\x8b"
 _JSON = json.JSONDecoder()
+_DELTA_OPS = frozenset((codec.SET, codec.NESTED, codec.REMOVED))
 
 
 class RecordingError(RuntimeError):
@@ -63,11 +64,11 @@ def new_header(stack: str, service: str = "app", **fields: Any) -> Header:
 
 
 class _Track:
-    """One service's observation chain: the last tree and what it decoded to, reused where unchanged."""
+    """One service's observation chain: the last observation, its tasks by id, and (writing) its tree."""
 
     def __init__(self) -> None:
-        self.tree: Tree | None = None
-        self.obs: Observation | None = None
+        self.tree: Tree | None = None  # the writer diffs against it; a reader needs none
+        self.obs: Observation | None = None  # None: nothing to apply a delta to
         self.tasks: dict[str, TaskState] = {}
         self.count = 0
         self.written_at: datetime | None = None
@@ -75,42 +76,53 @@ class _Track:
 
     def keyframe(self, tree: Tree, at: datetime) -> Observation:
         obs = codec.decode_observation(tree, at)
-        self.tree, self.obs = tree, obs
-        self.tasks = {t.id: t for t in obs.tasks}
+        self.obs, self.tasks = obs, {t.id: t for t in obs.tasks}
         return obs
 
     def delta(self, delta: Tree, at: datetime) -> Observation:
-        if self.tree is None or self.obs is None:
-            raise CodecError("a delta with nothing to apply to (no readable keyframe before it)")
+        """The previous observation patched with `delta` (see codec.diff_tree), at `at`."""
         prev = self.obs
+        if prev is None:
+            raise CodecError("a delta with nothing to apply to (no readable keyframe before it)")
         if not delta:
             obs = Observation(at=at, service=prev.service, tasks=prev.tasks, error=prev.error)
             self.obs = obs
             return obs
-        tree = codec.apply_delta(self.tree, delta)
+        if not isinstance(delta, dict) or not _DELTA_OPS.issuperset(delta):
+            raise CodecError(f"not a delta: {delta!r:.80}")
         sets, nested = delta.get(codec.SET, {}), delta.get(codec.NESTED, {})
         service = prev.service
-        if "service" in sets or "service" in nested:
-            service = codec.decode_service(tree.get("service"))
+        if "service" in sets:
+            service = codec.decode_service(sets["service"])
+        elif "service" in nested:
+            if service is None:
+                raise CodecError("a delta changes the service of an observation without one")
+            service = codec.patch(ServiceState, service, nested["service"])
         tasks = self.tasks
         if "tasks" in sets:
-            tasks = {i: codec.decode_task(t) for i, t in tree["tasks"].items()}
+            tasks = {i: codec.decode_task(t) for i, t in sets["tasks"].items()}
         elif "tasks" in nested:
             sub = nested["tasks"]
             tasks = dict(tasks)
             for task_id in sub.get(codec.REMOVED, ()):
                 tasks.pop(task_id, None)
-            for task_id in (*sub.get(codec.SET, {}), *sub.get(codec.NESTED, {})):
-                tasks[task_id] = codec.decode_task(tree["tasks"][task_id])
+            for task_id, tree in sub.get(codec.SET, {}).items():
+                tasks[task_id] = codec.decode_task(tree)
+            for task_id, change in sub.get(codec.NESTED, {}).items():
+                if task_id not in tasks:
+                    raise CodecError(f"a delta changes the unknown task {task_id}")
+                tasks[task_id] = codec.patch(TaskState, tasks[task_id], change)
         if tasks is self.tasks and "order" not in sets:
             ordered = prev.tasks
         else:
+            order = sets["order"] if "order" in sets else [t.id for t in prev.tasks]
             try:
-                ordered = tuple(tasks[i] for i in tree["order"])
-            except KeyError as exc:
+                ordered = tuple(tasks[i] for i in order)
+            except (KeyError, TypeError) as exc:
                 raise CodecError(f"task order names an unknown task {exc}") from exc
-        obs = Observation(at=at, service=service, tasks=ordered, error=tree.get("error"))
-        self.tree, self.obs, self.tasks = tree, obs, tasks
+        error = sets.get("error", None if "error" in delta.get(codec.REMOVED, ()) else prev.error)
+        obs = Observation(at=at, service=service, tasks=ordered, error=error)
+        self.obs, self.tasks = obs, tasks
         return obs
 
 
@@ -176,30 +188,31 @@ class RecordingWriter:
         since the service's last written observation (`flush` writes it sooner).
         """
         name = service or self.header.service
-        tree = codec.redact_tree(codec.encode_observation(obs))
+        tree = codec.redacted_observation_tree(obs)
         at = codec.decode_time(codec.encode_time(obs.at))
         with self._lock:
             track = self._tracks.setdefault(name, _Track())
             if track.tree is None or track.count % self.keyframe_every == 0:
-                return self._observation(track, name, at, tree=tree)
+                return self._observation(track, name, at, tree)
             delta = codec.diff_tree(track.tree, tree)
             if (not delta and self.heartbeat_s and track.obs is not None and track.written_at is not None
                     and (at - track.written_at).total_seconds() < self.heartbeat_s):
                 prev = track.obs
                 track.pending = Observation(at=at, service=prev.service, tasks=prev.tasks, error=prev.error)
                 return track.pending
-            return self._observation(track, name, at, delta=delta)
+            return self._observation(track, name, at, tree, delta)
 
-    def _observation(self, track: _Track, name: str, at: datetime, tree: Tree | None = None,
-                     delta: Tree | None = None) -> Observation:
+    def _observation(self, track: _Track, name: str, at: datetime, tree: Tree, delta: Tree | None = None,
+                     ) -> Observation:
+        """Write a keyframe (no `delta`) or a delta record; `tree` is the observation's whole tree."""
         payload: Tree = {} if name == self.header.service else {"s": name}
-        if tree is not None:
+        if delta is None:
             payload["v"] = tree
             value = track.keyframe(tree, at)
         else:
-            payload["d"] = delta or {}
-            value = track.delta(delta or {}, at)
-        track.count += 1
+            payload["d"] = delta
+            value = track.delta(delta, at)
+        track.tree, track.count = tree, track.count + 1
         track.written_at, track.pending = at, None
         self._record(OBSERVATION, at, payload)
         return value
@@ -209,8 +222,8 @@ class RecordingWriter:
         wrote = False
         with self._lock:
             for name, track in self._tracks.items():
-                if track.pending is not None and (service is None or name == service):
-                    self._observation(track, name, track.pending.at, delta={})
+                if track.pending is not None and track.tree is not None and (service is None or name == service):
+                    self._observation(track, name, track.pending.at, track.tree, {})
                     wrote = True
         return wrote
 
@@ -354,7 +367,7 @@ class _Reader:
         self.skipped: list[tuple[int, str]] = []
 
     def line(self, number: int, raw: bytes, complete: bool) -> None:
-        if not raw.strip():
+        if not raw or raw.isspace():
             return
         try:
             doc = _JSON.decode(raw.decode("utf-8"))
@@ -363,7 +376,7 @@ class _Reader:
                       else f"not JSON ({getattr(exc, 'msg', exc)})")
             self.skipped.append((number, reason))
             for track in self.tracks.values():
-                track.tree = None  # its service is unknown: no delta may build on a guess
+                track.obs = None  # its service is unknown: no delta may build on a guess
             return
         if not isinstance(doc, dict):
             self.skipped.append((number, "not a record (a JSON object with t and k)"))
@@ -377,7 +390,7 @@ class _Reader:
             value = self._value(kind, doc, at, service)
         except (CodecError, KeyError, TypeError, ValueError, AttributeError) as exc:
             if kind == OBSERVATION:
-                self.tracks.setdefault(service or self.header.service, _Track()).tree = None
+                self.tracks.setdefault(service or self.header.service, _Track()).obs = None
             self.skipped.append((number, f"bad {kind or 'untyped'} record: {exc}"))
             return
         if kind in (OBSERVATION, VERDICT):

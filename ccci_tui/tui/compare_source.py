@@ -28,6 +28,7 @@ class CompareChoices:
     head: str | None
     chosen: tuple[str, ...]  # overlays picked at first (the app env's COMPOSE_FILE, when known)
     note: str = ""
+    fixed: bool = False  # nothing to pick: the policies are given (a recording)
 
 
 class Comparer(Protocol):
@@ -92,7 +93,7 @@ class FixedComparer:
     def choices(self) -> CompareChoices:
         overlays = tuple(f for f in self.head.files[1:])
         return CompareChoices((self.base_ref, self.head_ref), overlays, self.base_ref, self.head_ref, overlays,
-                              "as recorded: refs and overlays are fixed by the recording")
+                              "as recorded: the recording fixes the refs and overlays", fixed=True)
 
     def compare(self, base: str, head: str, overlays: Sequence[str]) -> Comparison:
         return compare_policies(self.base, self.head)

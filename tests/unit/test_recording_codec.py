@@ -165,3 +165,10 @@ def test_redact_tree_masks_secret_labels_and_secret_text_but_keeps_ids_and_times
     labels = tree["service"]["spec"]["labels"]
     assert labels["keep"] == "me" and labels["coop-cloud.x.DB_PASSWORD"] == "<redacted>"
     assert tree["order"] == [t.id for t in obs.tasks] and tree["service"]["updated_at"].endswith("Z")
+
+
+@pytest.mark.parametrize("run", ["A", "C", "F", "J"])
+def test_the_recorders_cached_path_builds_the_same_trees(run):
+    for item in merged(run):
+        if isinstance(item, Observation):
+            assert codec.redacted_observation_tree(item) == codec.redact_tree(codec.encode_observation(item))

@@ -41,7 +41,7 @@ def comparison_renderable(c: Comparison, colours: dict[str, str]) -> Group:
     diff = Table(expand=True, box=None, padding=(0, 1), header_style="bold", title_justify="left",
                  title=f"differences ({len(c.differences)})" if c.differences else "differences: none")
     diff.add_column("service", no_wrap=True)
-    diff.add_column("field", overflow="fold")
+    diff.add_column("field", ratio=2, overflow="fold")
     diff.add_column("base", ratio=1, overflow="fold")
     diff.add_column("head", ratio=1, overflow="fold")
     for d in c.differences:
@@ -95,6 +95,7 @@ class CompareScreen(ModalScreen[None]):
                 yield Select[str]([], prompt="base ref", id="compare-base", allow_blank=True)
                 yield Select[str]([], prompt="head ref", id="compare-head", allow_blank=True)
                 yield SelectionList[str](id="compare-overlays")
+            yield Static("", id="compare-note")
             with VerticalScroll(id="compare-body"):
                 yield Static(Text("reading the recipe…", style="italic"), id="compare-result")
 
@@ -153,9 +154,12 @@ class CompareScreen(ModalScreen[None]):
         overlays = self.query_one("#compare-overlays", SelectionList)
         overlays.clear_options()
         overlays.add_options([(name, name, name in choices.chosen) for name in choices.overlays])
-        overlays.border_title = "overlays" if choices.overlays else "no overlays"
-        if choices.note:
-            self.notify(choices.note, title="compare")
+        overlays.border_title = "overlays"
+        overlays.display = bool(choices.overlays)
+        base.disabled = head.disabled = overlays.disabled = choices.fixed
+        note = self.query_one("#compare-note", Static)
+        note.update(safe(choices.note, "italic"))
+        note.display = bool(choices.note)
         self.call_after_refresh(self._done_filling)
 
     def _done_filling(self) -> None:

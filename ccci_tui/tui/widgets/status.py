@@ -70,8 +70,20 @@ class VerdictBanner(Vertical, can_focus=True):
         for sev in ("ok", "info", "error"):
             self.set_class(sev == severity, f"-{sev}")
         summary, next_step = self._texts(verdict, view)
-        self.query_one("#verdict-summary", Static).update(summary)
-        self.query_one("#verdict-next", Static).update(next_step)
+        self._update(self.query_one("#verdict-summary", Static), summary)
+        self._update(self.query_one("#verdict-next", Static), next_step)
+
+    def _update(self, static: Static, text: Text) -> None:
+        """Update in place; lay the screen out again only when the wrapped height changes.
+
+        While updating, the sentence changes every second ("12 s so far"); a layout of the whole
+        screen for that would cost more than everything else a refresh does.
+        """
+        width = static.content_region.width
+        lines = len(text.wrap(self.app.console, width)) if width > 0 else -1
+        same = lines > 0 and lines == getattr(static, "_ccci_lines", None)
+        static._ccci_lines = lines  # type: ignore[attr-defined]
+        static.update(text, layout=not same)
 
     @staticmethod
     def _texts(verdict: Verdict | None, view: View) -> tuple[Text, Text]:

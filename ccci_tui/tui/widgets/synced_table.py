@@ -58,7 +58,7 @@ class SyncedTable(DataTable[Any]):
                 elif not _same_row(old, cells):
                     for col, a, b in zip(columns, old, cells, strict=False):
                         if not _same(a, b):
-                            self.update_cell(key, col, b, update_width=True)
+                            self.update_cell(key, col, b, update_width=self._wider(col, b))
                     changed = True
                 self._cells[key] = cells
             if kept + added != wanted:
@@ -70,6 +70,13 @@ class SyncedTable(DataTable[Any]):
                 if index != self.cursor_row:
                     self.move_cursor(row=index, animate=False, scroll=False)
         return changed
+
+    def _wider(self, column: Any, value: Any) -> bool:
+        """Whether `value` needs a wider column. Columns only grow: Textual re-measures every cell
+        of a column when one of them shrinks, which costs O(rows) per updated cell."""
+        width = value.cell_len if isinstance(value, Text) else len(str(value))
+        col = self.columns.get(column)
+        return col is None or width > col.content_width
 
     def cursor_key(self) -> str | None:
         """The key of the row under the cursor, if any."""

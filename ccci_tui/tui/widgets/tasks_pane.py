@@ -61,6 +61,7 @@ class TasksTable(SyncedTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.marked: str | None = None
         self._view: View | None = None
+        self._rows: dict[str, tuple[tuple[object, ...], Row]] = {}
 
     def on_mount(self) -> None:
         for name in COLUMNS:
@@ -69,22 +70,19 @@ class TasksTable(SyncedTable):
     def mark(self, task_id: str | None, move: bool = True) -> bool:
         """Mark the task a timeline entry concerns (and move there); False when it is not in view now."""
         self.marked = task_id
-        found = self._view is not None and task_id is not None and self._find(task_id) is not None
+        task = self._find(task_id) if task_id is not None else None
         if self._view is not None:
             self.show(self._view, force=True)
-        if found and move and task_id is not None:
-            task = self._find(task_id)
-            if task is not None:
-                self.move_to_key(task.id)
-        return found
+        if task is not None and move:
+            self.move_to_key(task.id)
+        return task is not None
 
     def _find(self, task_id: str) -> TaskState | None:
         obs = self._view.observation if self._view is not None else None
         return obs.task(task_id) if obs is not None else None
 
     def show(self, view: View, force: bool = False) -> None:
-        if not force and self._view is not None and self._view.observation == view.observation:
-            self._view = view
+        if not force and self._view is not None and self._view.observation is view.observation:
             return
         self._view = view
         obs = view.observation
@@ -94,7 +92,17 @@ class TasksTable(SyncedTable):
         marked = self._find(self.marked) if self.marked else None
         theme = self.app.current_theme
         colours = {"error": theme.error or "red", "warning": theme.warning or "yellow"}
-        self.sync([task_row(t, marked is not None and t.id == marked.id, colours, limit) for t in tasks])
+        # a row is rebuilt only when its task (or its mark) changed: polls repeat most tasks as they were
+        rows: list[Row] = []
+        cache: dict[str, tuple[tuple[object, ...], Row]] = {}
+        for t in tasks:
+            inputs = (t, marked is not None and t.id == marked.id, limit, theme.name)
+            hit = self._rows.get(t.id)
+            row = hit[1] if hit is not None and hit[0] == inputs else task_row(t, inputs[1], colours, limit)
+            cache[t.id] = (inputs, row)
+            rows.append(row)
+        self._rows = cache
+        self.sync(rows)
         self.border_subtitle = f"{len(tasks)} tasks"
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

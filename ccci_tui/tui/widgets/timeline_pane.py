@@ -20,12 +20,25 @@ _FAILING = frozenset({"failed", "rejected", "oom", "die", "health_status: unheal
                       "rollback_completed", "paused", "rollback_paused"})
 
 
-def row_keys(entries: Sequence[Entry]) -> list[str]:
-    """A stable key per entry: time, kind, state and task, numbered when all four repeat."""
+def _base_key(e: Entry) -> str:
+    return f"{e.at.timestamp():.6f}|{e.kind}|{e.state}|{e.task_id}"
+
+
+def row_keys(entries: Sequence[Entry], known: dict[int, tuple[Entry, str]] | None = None) -> list[str]:
+    """A stable key per entry: time, kind, state and task, numbered when all four repeat.
+
+    `known` caches base keys by entry identity (snapshots share their entries), and is updated.
+    """
     seen: dict[str, int] = {}
     keys = []
     for e in entries:
-        base = f"{e.at.timestamp():.6f}|{e.kind}|{e.state}|{e.task_id}"
+        hit = known.get(id(e)) if known is not None else None
+        if hit is not None and hit[0] is e:
+            base = hit[1]
+        else:
+            base = _base_key(e)
+            if known is not None:
+                known[id(e)] = (e, base)
         n = seen.get(base, 0)
         seen[base] = n + 1
         keys.append(f"{base}#{n}")
@@ -77,6 +90,7 @@ class TimelineTable(SyncedTable):
         self.absolute = False
         self._view: View | None = None
         self._keys: list[str] = []
+        self._known: dict[int, tuple[Entry, str]] = {}
         self._cache: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         self._follow = True
 
@@ -93,7 +107,12 @@ class TimelineTable(SyncedTable):
         entries = view.timeline.entries
         # live: a cursor on the last row follows new entries, like `tail -f`
         self._follow = view.cursor is None and (not self.row_count or self.cursor_row >= self.row_count - 1)
-        keys = row_keys(entries) if old is None or old.timeline is not view.timeline else self._keys
+        if old is None or old.timeline is not view.timeline:
+            if len(self._known) > 4 * max(len(entries), 1000):
+                self._known = {}  # bounded: entries the timeline dropped leave with the rest
+            keys = row_keys(entries, self._known)
+        else:
+            keys = self._keys
         self._keys = keys
         anchors = deploy_anchors(entries)
         theme = self.app.current_theme
