@@ -179,9 +179,7 @@ class MainScreen(Screen[None]):
             return
         self._focused_task = event.task_id
         tasks = self.query_one(TasksTable)
-        # live, the timeline follows new entries by itself: that must not drag the tasks cursor
-        chosen = self.replay is not None or self.query_one(TimelineTable).has_focus
-        found = tasks.mark(event.task_id, move=chosen)
+        found = tasks.mark(event.task_id)
         if event.task_id and not found:
             tasks.border_subtitle = f"task {event.task_id[:12]} is not in view at this time"
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import DataTable
 
 from ccci_tui.domain.model import ROLE_ATTEMPTED, ROLE_CURRENT, ROLE_PREVIOUS, TaskState
 from ccci_tui.tui.format import memory_bar, safe
@@ -58,7 +57,7 @@ class TasksTable(SyncedTable):
             self.task_id = task_id
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        super().__init__(id=id)
         self.marked: str | None = None
         self._view: View | None = None
         self._rows: dict[str, tuple[tuple[object, ...], Row]] = {}
@@ -105,7 +104,7 @@ class TasksTable(SyncedTable):
         self.sync(rows)
         self.border_subtitle = f"{len(tasks)} tasks"
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_synced_table_row_selected(self, event: SyncedTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value is not None:
-            self.post_message(self.Chosen(str(event.row_key.value)))
+        if event.row_key is not None:
+            self.post_message(self.Chosen(event.row_key))

@@ -8,7 +8,6 @@ from typing import Any
 
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import DataTable
 
 from ccci_tui.domain.timeline import ERROR, EVENT, GONE, SPEC, STATUS, Entry
 from ccci_tui.tui.format import abs_time, deploy_anchors, rel_time, safe
@@ -86,7 +85,7 @@ class TimelineTable(SyncedTable):
             self.index = index
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        super().__init__(id=id)
         self.absolute = False
         self._view: View | None = None
         self._keys: list[str] = []
@@ -135,12 +134,15 @@ class TimelineTable(SyncedTable):
         if view.cursor is not None and keys:
             # replay: the cursor row sits mid-pane, so what led to it and what follows both show
             self.move_to_key(keys[view.cursor], scroll=False)
-            self.call_after_refresh(self._center, view.cursor)
+            self._center(view.cursor)
         elif self._follow and keys:
-            self.move_cursor(row=len(keys) - 1, animate=False)
+            self.move_cursor(row=len(keys) - 1)
 
     def _center(self, row: int) -> None:
         half = max(0, (self.scrollable_content_region.height - 1) // 2)
+        if self.scrollable_content_region.height <= 0:
+            self.call_after_refresh(self._center, row)  # not laid out yet
+            return
         self.scroll_to(y=max(0, row - half), animate=False, immediate=True)
 
     def toggle_absolute(self) -> None:
@@ -153,12 +155,15 @@ class TimelineTable(SyncedTable):
             return None
         return row, self._view.timeline.entries[row]
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_synced_table_row_highlighted(self, event: SyncedTable.RowHighlighted) -> None:
         event.stop()
+        replaying = self._view is not None and self._view.cursor is not None
+        if not (self.has_focus or replaying):
+            return  # live, the cursor follows new entries on its own: that selects nothing
         found = self.entry_at_row(event.cursor_row)
         self.post_message(self.TaskFocused(found[1].task_id if found else None))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_synced_table_row_selected(self, event: SyncedTable.RowSelected) -> None:
         event.stop()
         if self._view is not None and self._view.cursor is not None:
             self.post_message(self.CursorRequested(event.cursor_row))
