@@ -244,7 +244,8 @@ def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
     wrong = _wrong_commit(ctx)
     if wrong is not None:
         return wrong
-    if not up:
+    scaled_to_zero = ctx.svc.spec.mode == "replicated" and ctx.svc.spec.replicas == 0
+    if not up and not scaled_to_zero:
         if crashed:
             t = crashed[-1]
             f = fl.explain(t, ctx.timeline, bool(ctx.svc.spec.healthcheck))
@@ -253,12 +254,13 @@ def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
         return _make(ctx, v.IN_PROGRESS, "The deployed spec is right but its tasks are not running yet",
                      "Wait for the tasks to start (ccci-tui wait).")
     stamp_note = f"stamp {ctx.stamp} matches the expected head" if ctx.expected else "no expected head given"
+    running = ("the service is scaled to 0 replicas, so no task runs" if scaled_to_zero
+               else f"{len(up)} up-to-date task(s) are running")
     if no_update:
         return _make(ctx, v.NO_ROLLING_UPDATE,
-                     "The redeploy changed no task (labels or config only), so there was no rolling update; "
-                     + stamp_note,
-                     "Nothing to do.")
-    return _make(ctx, v.CONVERGED, f"Converged: {stamp_note} and {len(up)} up-to-date task(s) are running",
+                     "The redeploy changed no task (labels, replicas or config only), so there was no rolling "
+                     f"update; {stamp_note} and {running}", "Nothing to do.")
+    return _make(ctx, v.CONVERGED, f"Converged: {stamp_note} and {running}",
                  "Nothing to do." if ctx.expected else "Pass --expect-head or --recipe to check the stamp.")
 
 

@@ -202,7 +202,7 @@ class SwarmSource:
         try:
             raw = self._call(f"inspect service {name}", self.api.inspect_service, name)
         except NotFound:
-            return Observation(at=now, service=None, tasks=(), error=f"service {name} not found")
+            return Observation(at=now, service=None, tasks=())  # gone: an answer, not a failed read
         svc = convert.service_state(raw)
         if svc.stack != stack:
             raise SwarmError(f"service {name} is not part of stack {stack!r} (its stack label says {svc.stack!r})")

@@ -20,7 +20,7 @@ NOT_YET = frozenset({v.IN_PROGRESS, v.STALE_STATUS})
 
 
 class WatchTimeout(RuntimeError):
-    """No observation at all before the timeout (the daemon never answered)."""
+    """The daemon could not be read when the timeout came: no verdict can be trusted."""
 
 
 def watch_until_terminal(
@@ -73,6 +73,10 @@ def watch_until_terminal(
     verdict = state["verdict"]
     if verdict is None:
         raise WatchTimeout(f"gave up after {timeout:g} s: {state['error'] or 'no observation'}")
+    if verdict.kind in NOT_YET and state["error"]:
+        # the last read failed: say so rather than report a verdict from before the daemon went away
+        raise WatchTimeout(f"gave up after {timeout:g} s: {state['error']} (last verdict before that: "
+                           f"{verdict.kind}: {verdict.summary})")
     if verdict.kind in NOT_YET:
         extra = f" (last error: {state['error']})" if state["error"] else ""
         verdict = replace(verdict, summary=f"Timed out after {timeout:g} s: {verdict.summary}{extra}")

@@ -1,0 +1,126 @@
+"""TUI: idle CPU while watching a 50-service lab stack with no changes, vs a loop polling every service.
+
+A stack of 50 one-replica services is deployed and left alone. `ccci-tui --stack S --service s00`
+runs in a real pty (120x36) with its defaults (event wake-ups, a 2 s bounded poll, memory sampled
+every 10 s); beside it, at the same time, a plain docker-py loop inspects every service and lists
+its tasks once a second. Each process's CPU (user + system, all threads, from /proc) is read over
+the same window, after both have settled.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.bench_tui_first_paint import spawn
+from bench.common import STACK_LABEL, BenchError, Lab, fmt, ratio, table, wait_until
+
+NAME = "tui_idle_cpu"
+SERVICES = 50
+FULL_WINDOW_S = 60.0
+QUICK_WINDOW_S = 20.0
+SETTLE_S = 5.0
+TARGET_PCT = 1.0
+
+BASELINE_LOOP = textwrap.dedent(
+    """
+    import sys, time
+    import docker
+
+    api = docker.from_env(timeout=10).api
+    names = sys.argv[1:]
+    while True:
+        started = time.monotonic()
+        for name in names:
+            api.inspect_service(name)
+            api.tasks(filters={"service": name})
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+    """
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _deploy(lab: Lab, tmp: Path) -> str:
+    from bench.bench_api_calls import compose_text
+    from ccci_tui.upgrade.stack import stack_deploy
+
+    stack = lab.new_stack("tui")
+    compose = tmp / "compose.yml"
+    compose.write_text(compose_text(SERVICES))
+    stack_deploy(stack, [compose], {}, cwd=tmp)
+
+    def running() -> bool:
+        ids = {s["ID"] for s in lab.client.api.services(filters={"label": f"{STACK_LABEL}={stack}"})}
+        tasks = lab.client.api.tasks(filters={"desired-state": "running"})
+        up = {t["ServiceID"] for t in tasks if t["ServiceID"] in ids and t["Status"]["State"] == "running"}
+        return len(up) == SERVICES
+
+    wait_until(f"{SERVICES} services of {stack} running", running, timeout=240, interval=1.0)
+    return stack
+
+
+def run(args: Any) -> dict[str, Any]:
+    window = QUICK_WINDOW_S if getattr(args, "quick", False) else FULL_WINDOW_S
+    exe = Path(sys.executable).parent / "ccci-tui"
+    if not exe.exists():
+        raise BenchError(f"{exe} not found: install the package (make demo) first")
+    with tempfile.TemporaryDirectory(prefix="ccci-bench-") as tmp, Lab() as lab:
+        print(f"  deploy a stack of {SERVICES} services and wait for them to run ...", flush=True)
+        stack = _deploy(lab, Path(tmp))
+        names = [f"{stack}_s{i:02d}" for i in range(SERVICES)]
+        tui = spawn([str(exe), "--stack", stack, "--service", "s00"], needle=b"LIVE")
+        loop = spawn([sys.executable, "-c", BASELINE_LOOP, *names])
+        try:
+            if tui.wait_for(30.0) is None:
+                raise BenchError("ccci-tui never showed LIVE for the stack within 30 s")
+            print(f"  both running; settle {SETTLE_S:g} s, then measure {window:g} s of idle ...", flush=True)
+            time.sleep(SETTLE_S)
+            t0 = time.monotonic()
+            tui0, loop0 = cpu_seconds(tui.pid), cpu_seconds(loop.pid)
+            time.sleep(window)
+            elapsed = time.monotonic() - t0
+            tui_cpu, loop_cpu = cpu_seconds(tui.pid) - tui0, cpu_seconds(loop.pid) - loop0
+            tui.send(b"q")
+            quit_s = tui.wait_exit(10.0)
+        finally:
+            for proc in (tui, loop):
+                proc.kill()
+                proc.close()
+        lab.remove_stack(stack)
+    tui_pct, loop_pct = 100 * tui_cpu / elapsed, 100 * loop_cpu / elapsed
+    passed = tui_pct < TARGET_PCT
+    print()
+    print(f"CPU over {elapsed:.0f} s of a {SERVICES}-service stack with no changes, % of one core")
+    print()
+    print(table(
+        ["", "CPU s", "% of a core", "ratio vs baseline"],
+        [["ccci-tui watching s00 (events + 2 s poll, memory every 10 s)", fmt(tui_cpu, 2), fmt(tui_pct, 2),
+          fmt(ratio(tui_pct, loop_pct), 3, "x")],
+         [f"baseline: loop polling all {SERVICES} services every 1 s", fmt(loop_cpu, 2), fmt(loop_pct, 2), "1.000x"]],
+    ))
+    print()
+    print(f"target: under {TARGET_PCT:g}% of one core -> {'PASS' if passed else 'FAIL'}; quit after `q`: {fmt(quit_s, 2)} s")
+    return {
+        "services": SERVICES, "window_s": elapsed, "tui_cpu_s": tui_cpu, "tui_pct": tui_pct,
+        "baseline_cpu_s": loop_cpu, "baseline_pct": loop_pct, "ratio": ratio(tui_pct, loop_pct),
+        "quit_s": quit_s, "target_pct": TARGET_PCT, "passed": passed,
+    }
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    run(parser.parse_args())
