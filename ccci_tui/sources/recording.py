@@ -382,20 +382,21 @@ class _Reader:
             self.skipped.append((number, "not a record (a JSON object with t and k)"))
             return
         kind = doc.get("k")
-        service = str(doc.get("s") or "")
+        service = doc.get("s") or ""
         try:
-            at = codec.decode_time(doc["t"]) if isinstance(doc.get("t"), str) else None
-            if at is None:
-                raise CodecError("no time (t)")
+            when = doc.get("t")
+            if not isinstance(when, str) or not isinstance(service, str):
+                raise CodecError("no time (t)" if not isinstance(when, str) else "the service (s) is not text")
+            at = codec.decode_time(when)
             value = self._value(kind, doc, at, service)
         except (CodecError, KeyError, TypeError, ValueError, AttributeError) as exc:
             if kind == OBSERVATION:
                 self.tracks.setdefault(service or self.header.service, _Track()).obs = None
             self.skipped.append((number, f"bad {kind or 'untyped'} record: {exc}"))
             return
-        if kind in (OBSERVATION, VERDICT):
+        if kind == OBSERVATION or kind == VERDICT:
             service = service or self.header.service
-        self.records.append(Record(at=at, kind=str(kind), value=value, line=number, service=service))
+        self.records.append(Record(at, kind, value, number, service))
 
     def _value(self, kind: Any, doc: Tree, at: datetime, service: str) -> Any:
         if kind == OBSERVATION:
