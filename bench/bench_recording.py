@@ -36,6 +36,7 @@ from typing import Any
 from bench.common import ROOT, fmt, ratio, table
 
 NAME = "recording"
+NEEDS_LAB = False  # synthesised from recorded engine output: no swarm needed
 SERVICES = 10
 POLL_S = 1.0
 UPDATE_EVERY_S = 60.0
@@ -125,9 +126,8 @@ class _Stack:
 
 def stream(seconds: float) -> Iterator[tuple[str, Any, Any]]:
     """("obs", service, Observation) and ("event", None, Event) in time order for `seconds` of watching."""
-    from tests.support.reference import load_events
-
     from ccci_tui.sources.convert import _CONTAINER_ATTRS
+    from tests.support.reference import load_events
 
     stack = _Stack()
     # the live source keeps only these container attributes (convert.event); the fixture has all
@@ -154,13 +154,15 @@ def stream(seconds: float) -> Iterator[tuple[str, Any, Any]]:
         if int(t) % int(MEMORY_EVERY_S) == 0:
             memory = max(8 << 20, memory + rng.randint(-(1 << 20), 1 << 20))
         for i in range(SERVICES):
-            yield "obs", stack.name(i), stack.observe(i, now + timedelta(milliseconds=3 * i), memory if i == 0 else None)
+            reading = memory if i == 0 else None
+            yield "obs", stack.name(i), stack.observe(i, now + timedelta(milliseconds=3 * i), reading)
         while pending and pending[0][0] < t + POLL_S:
             at_s, ev = pending.pop(0)
             yield "event", None, ev
             moment = T0 + timedelta(seconds=at_s)
             for i in {0, updated}:  # the event wakes the watch and the other-services poller
-                yield "obs", stack.name(i), stack.observe(i, moment + timedelta(milliseconds=5 + i), memory if i == 0 else None)
+                reading = memory if i == 0 else None
+                yield "obs", stack.name(i), stack.observe(i, moment + timedelta(milliseconds=5 + i), reading)
         t += POLL_S
 
 
@@ -170,7 +172,7 @@ OURS, DELTAS_ONLY, BASELINE = (100, 10.0), (100, 0.0), (1, 0.0)
 
 def write(path: Path, seconds: float, mode: tuple[int, float], limit: int | None = None) -> int:
     """Record `seconds` of the stream (or its first `limit` records) through the real recorder."""
-    from ccci_tui.headless.record import Recorder
+    from ccci_tui.sources.recorder import Recorder
     from ccci_tui.sources.recording import RecordingWriter, new_header
 
     writer = RecordingWriter(path, new_header(STACK, "app", host=None), keyframe_every=mode[0], heartbeat_s=mode[1])

@@ -8,6 +8,7 @@ app started the same way: the floor any Textual app pays (interpreter, imports, 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -117,17 +118,13 @@ class PtyRun:
         return None
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.fd)
-        except OSError:
-            pass
 
 
 def spawn(argv: list[str], needle: bytes = b"", cols: int = 120, rows: int = 36,
@@ -192,7 +189,8 @@ def run(args: Any) -> dict[str, Any]:
     ))
     print()
     quit_med = statistics.median(quits) if quits else None
-    print(f"target: under {TARGET_S:g} s -> {'PASS' if passed else 'FAIL'}; quit after `q`: median {fmt(quit_med, 3)} s")
+    verdict = "PASS" if passed else "FAIL"
+    print(f"target: under {TARGET_S:g} s -> {verdict}; quit after `q`: median {fmt(quit_med, 3)} s")
     return {
         "runs": runs, "ours_s": ours, "baseline_s": base, "ours_median_s": med, "baseline_median_s": bmed,
         "ratio": ratio(med, bmed), "quit_median_s": quit_med, "target_s": TARGET_S, "passed": passed,

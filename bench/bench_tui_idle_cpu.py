@@ -110,7 +110,8 @@ def run(args: Any) -> dict[str, Any]:
          [f"baseline: loop polling all {SERVICES} services every 1 s", fmt(loop_cpu, 2), fmt(loop_pct, 2), "1.000x"]],
     ))
     print()
-    print(f"target: under {TARGET_PCT:g}% of one core -> {'PASS' if passed else 'FAIL'}; quit after `q`: {fmt(quit_s, 2)} s")
+    verdict = "PASS" if passed else "FAIL"
+    print(f"target: under {TARGET_PCT:g}% of one core -> {verdict}; quit after `q`: {fmt(quit_s, 2)} s")
     return {
         "services": SERVICES, "window_s": elapsed, "tui_cpu_s": tui_cpu, "tui_pct": tui_pct,
         "baseline_cpu_s": loop_cpu, "baseline_pct": loop_pct, "ratio": ratio(tui_pct, loop_pct),

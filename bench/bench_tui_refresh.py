@@ -35,7 +35,14 @@ _T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 def _build(steps: int) -> tuple[list[Any], tuple[Any, ...]]:
     """Observations of a 1,000-task service mid-update, and a 200-service stack list."""
     from ccci_tui.domain.model import (
-        ROLE_CURRENT, ROLE_PREVIOUS, Observation, ServiceState, SpecSummary, TaskState, UpdatePolicy, UpdateStatus,
+        ROLE_CURRENT,
+        ROLE_PREVIOUS,
+        Observation,
+        ServiceState,
+        SpecSummary,
+        TaskState,
+        UpdatePolicy,
+        UpdateStatus,
     )
     from ccci_tui.sources.swarm import StackSummary
 
@@ -266,7 +273,8 @@ def run(args: Any) -> dict[str, Any]:
          ["baseline: Textual DataTable + update_cell", fmt(dmed, 1), fmt(percentile(tables_dt, 95), 1), "1.00x"]],
     ))
     print()
-    print(f"feed thread per refresh (fold + diagnose, off the main thread): median {fmt(statistics.median(feed_ms), 1)} ms")
+    feed_med = statistics.median(feed_ms)
+    print(f"feed thread per refresh (fold + diagnose, off the main thread): median {fmt(feed_med, 1)} ms")
     print(f"picker over {SERVICES} services, per keystroke: {fmt(picker_ms, 1)} ms")
     print(f"target: median under {TARGET_MS:g} ms -> {'PASS' if passed else 'FAIL'}")
     return {

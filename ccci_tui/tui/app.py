@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -22,11 +24,22 @@ from ccci_tui.tui.screens.compare import CompareScreen
 from ccci_tui.tui.screens.help import HelpScreen
 from ccci_tui.tui.screens.main import MainScreen
 from ccci_tui.tui.screens.picker import PickerScreen
-from ccci_tui.tui.screens.rerun import RerunScreen
+from ccci_tui.tui.screens.rerun import PlanScreen, RerunScreen
 from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View
 
 Clock = Callable[[], datetime]
-Rerun = Callable[[str, str, str], str]  # (stack, service, order) -> what was done
+
+
+class Rerunner(Protocol):
+    """The re-run behind --write: make a plan (changes nothing), then carry it out."""
+
+    def plan(self, stack: str, service: str, order: str) -> tuple[str, Any]:
+        """(the plan as the operator confirms it, a handle for `run`); raises with a message."""
+        ...
+
+    def run(self, handle: Any, progress: Callable[[str], None]) -> str:
+        """Carry the plan out; returns the outcome in one line; raises with a message."""
+        ...
 
 
 def utcnow() -> datetime:
@@ -37,10 +50,12 @@ class ViewReady(Message):
     """A feed published a view; the newest one is taken from the app (views coalesce)."""
 
 
-class RerunDone(Message):
-    def __init__(self, text: str, ok: bool) -> None:
+class RerunNews(Message):
+    """From the re-run thread: a plan to confirm, progress, or the outcome."""
+
+    def __init__(self, kind: str, text: str, handle: Any = None) -> None:
         super().__init__()
-        self.text, self.ok = text, ok
+        self.kind, self.text, self.handle = kind, text, handle  # kind: plan | progress | done | failed
 
 
 class CcciApp(App[int]):
@@ -72,10 +87,16 @@ class CcciApp(App[int]):
         export_dir: Path | None = None,
         cursor_blink: bool = True,
         comparer: Comparer | None = None,
-        rerun: Rerun | None = None,
+        rerun: Rerunner | None = None,
         notices: tuple[str, ...] = (),
+        theme: str | None = None,
     ) -> None:
         super().__init__()
+        if theme and theme != self.theme:
+            if theme in self.available_themes:
+                self.theme = theme
+            else:
+                notices = (*notices, f"unknown theme {theme!r} in the config; using {self.theme}")
         self.notices = notices
         self._noted: set[str] = set()
         self.replay = replay
@@ -118,6 +139,8 @@ class CcciApp(App[int]):
         if self.live is not None:
             self.live.start()
         elif self.source is not None:
+            label = str(getattr(self.source, "label", "docker"))
+            self.main.show_view(View(mode=CONNECTING, source=label, stack="", service=""))
             self.action_pick()  # live, but no stack named yet
 
     def on_unmount(self) -> None:
@@ -133,10 +156,8 @@ class CcciApp(App[int]):
             if self._posted:
                 return
             self._posted = True
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the app has exited
             self.post_message(ViewReady())
-        except RuntimeError:
-            pass  # the loop is closed: the app has exited
 
     def on_view_ready(self, _: ViewReady) -> None:
         with self._lock:
@@ -256,32 +277,56 @@ class CcciApp(App[int]):
             self.notify("No recipe known to re-run from: start with --recipe PATH.", severity="warning")
             return
         live = self.live
-        plan = (f"stack {live.stack}, service {live.service}: deploy the recipe checkout "
-                f"{live.recipe_path or ''} (HEAD) again with the update order you pick; "
+        plan = (f"stack {live.stack}, service {live.service}: the base, then the head of the recipe "
+                f"{live.recipe_path or '(found through abra)'}, deployed with the update order you pick; "
                 "the timeline shows what Swarm does with it.")
         self.push_screen(RerunScreen(plan), self._rerun_chosen)
 
     def _rerun_chosen(self, order: str | None) -> None:
         if order is None or self.rerun_fn is None or self.live is None:
             return
-        fn, stack, service = self.rerun_fn, self.live.stack, self.live.service
+        rerunner, stack, service = self.rerun_fn, self.live.stack, self.live.service
 
-        def work() -> None:
+        def plan() -> None:
             try:
-                text, ok = fn(stack, service, order), True
-            except Exception as exc:  # noqa: BLE001 - any deploy failure is shown, never raised
-                text, ok = str(exc), False
+                text, handle = rerunner.plan(stack, service, order)
+            except Exception as exc:  # noqa: BLE001 - a bad input is shown, and nothing was deployed
+                self._rerun_news("failed", f"{exc}; nothing was deployed")
+                return
+            self._rerun_news("plan", text, handle)
+
+        threading.Thread(target=plan, name="ccci-rerun-plan", daemon=True).start()
+        self.notify(f"Planning the re-run of {stack} with {order}…", markup=False)
+
+    def _rerun_news(self, kind: str, text: str, handle: Any = None) -> None:
+        with contextlib.suppress(RuntimeError):  # the app may have exited meanwhile
+            self.post_message(RerunNews(kind, text, handle))
+
+    def on_rerun_news(self, event: RerunNews) -> None:
+        if event.kind == "plan":
+            self.push_screen(PlanScreen(event.text), lambda go: self._rerun_confirmed(go, event.handle))
+        elif event.kind == "progress":
+            self.notify(event.text, title="Re-run", markup=False)
+        else:
+            ok = event.kind == "done"
+            self.notify(event.text, title="Re-run" if ok else "Re-run failed",
+                        severity="information" if ok else "error", markup=False, timeout=10)
+
+    def _rerun_confirmed(self, go: bool | None, handle: Any) -> None:
+        if not go or self.rerun_fn is None:
+            self.notify("Cancelled: nothing was deployed.", markup=False)
+            return
+        rerunner = self.rerun_fn
+
+        def run() -> None:
             try:
-                self.post_message(RerunDone(text, ok))
-            except RuntimeError:
-                pass
+                outcome = rerunner.run(handle, lambda text: self._rerun_news("progress", text))
+            except Exception as exc:  # noqa: BLE001 - a failed step is shown; the plan cleans up
+                self._rerun_news("failed", str(exc))
+                return
+            self._rerun_news("done", outcome)
 
-        threading.Thread(target=work, name="ccci-rerun", daemon=True).start()
-        self.notify(f"Re-running {stack} with {order}…", markup=False)
-
-    def on_rerun_done(self, event: RerunDone) -> None:
-        self.notify(event.text, title="Re-run" if event.ok else "Re-run failed",
-                    severity="information" if event.ok else "error", markup=False)
+        threading.Thread(target=run, name="ccci-rerun", daemon=True).start()
 
     # ---- command palette ----------------------------------------------------------------
 
@@ -296,7 +341,7 @@ class CcciApp(App[int]):
             ("Export verdict", "Markdown to a file and to the clipboard", self.action_export),
             ("Toggle absolute times", "Timeline times relative to the deploy or absolute", main.action_toggle_time),
         ]
-        ours += [(f"Show {title} pane", f"Focus the {title.lower()} pane", lambda n=name: main.action_pane(n))
+        ours += [(f"Show {title} pane", f"Focus the {title.lower()} pane", partial(main.action_pane, name))
                  for name, title in (("recipe", "Recipe"), ("spec", "Spec"), ("tasks", "Tasks"),
                                      ("timeline", "Timeline"))]
         if self.replay is not None:
@@ -341,8 +386,9 @@ def create_app(
     export_dir: Path | None = None,
     cursor_blink: bool = True,
     comparer: Comparer | None = None,
-    rerun: Rerun | None = None,
+    rerun: Rerunner | None = None,
     notices: tuple[str, ...] = (),
+    theme: str | None = None,
     poll_interval: float = 2.0,
     memory_interval: float | None = 10.0,
 ) -> CcciApp:
@@ -352,11 +398,12 @@ def create_app(
     if recording is not None:
         feed = ReplayFeed(recording, recording_label or "recording")
         return CcciApp(replay=feed, write=write, clock=clock, export_dir=export_dir,
-                       cursor_blink=cursor_blink, comparer=comparer, rerun=rerun, notices=notices)
+                       cursor_blink=cursor_blink, comparer=comparer, rerun=rerun, notices=notices,
+                       theme=theme)
     live_args = {"resolver": resolver, "poll_interval": poll_interval, "memory_interval": memory_interval}
     return CcciApp(source=source, stack=stack, service=service, live_args=live_args, write=write, clock=clock,
                    export_dir=export_dir, cursor_blink=cursor_blink, comparer=comparer, rerun=rerun,
-                   notices=notices)
+                   notices=notices, theme=theme)
 
 
-__all__ = ["CONNECTING", "CcciApp", "create_app", "utcnow"]
+__all__ = ["CcciApp", "Rerunner", "create_app", "utcnow"]

@@ -12,6 +12,7 @@ from ccci_tui.domain.model import ROLLBACK_STARTED, UPDATING, Event, Observation
 from ccci_tui.domain.timeline import SPEC, TimelineBuilder
 from ccci_tui.domain.verdict import Expectation
 from ccci_tui.sources.live import LiveWatch
+from ccci_tui.sources.swarm import SwarmError
 from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View, expected_head, verdict_for
 
 Publish = Callable[[View], None]
@@ -29,6 +30,25 @@ def _daemon(target: Callable[..., None], name: str, *args: Any) -> None:
     # Own daemon threads, not Textual thread workers: those run in asyncio's default executor,
     # which the loop joins on exit, so one hung Engine API call would hang quitting (textual#3966).
     threading.Thread(target=target, args=args, name=name, daemon=True).start()
+
+
+class _Guarded:
+    """The source as the watch sees it: any failure of a read is a SwarmError, so the poll loop
+    (which retries SwarmError with backoff) never dies of a surprise and leaves the screen frozen."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
+
+    def observe(self, stack: str, service: str = "app") -> Observation:
+        try:
+            return self._source.observe(stack, service)  # type: ignore[no-any-return]
+        except SwarmError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - anything else becomes the same retryable state
+            raise SwarmError(f"reading {stack}_{service} failed: {type(exc).__name__}: {exc}") from exc
 
 
 class LiveFeed:
@@ -86,7 +106,7 @@ class LiveFeed:
             view = self._view()
         self.publish(view)
         self._watch = LiveWatch(
-            self.source, self.stack, self.service,
+            _Guarded(self.source), self.stack, self.service,  # type: ignore[arg-type]  # duck-typed source
             on_observation=lambda obs: self._on_observation(gen, obs),
             on_event=lambda ev: self._on_event(gen, ev),
             on_error=lambda msg: self._on_error(gen, msg),

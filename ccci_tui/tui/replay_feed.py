@@ -6,7 +6,15 @@ import copy
 from collections import OrderedDict
 from datetime import datetime
 
-from ccci_tui.domain.model import COMPLETED, PAUSED, ROLLBACK_COMPLETED, ROLLBACK_PAUSED, Event, Observation, RecipeState
+from ccci_tui.domain.model import (
+    COMPLETED,
+    PAUSED,
+    ROLLBACK_COMPLETED,
+    ROLLBACK_PAUSED,
+    Event,
+    Observation,
+    RecipeState,
+)
 from ccci_tui.domain.replay import EVENT, OBSERVATION, RECIPE, Record, Recording
 from ccci_tui.domain.timeline import STATUS, Entry, TimelineBuilder
 from ccci_tui.domain.verdict import Expectation

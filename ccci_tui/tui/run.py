@@ -28,6 +28,8 @@ def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TUI: the commit the deploy should run (default: recipe HEAD)")
     parser.add_argument("--write", action="store_true",
                         help="TUI: allow actions that change the swarm (the re-run); read-only without it")
+    parser.add_argument("--config", dest="tui_config", metavar="FILE",
+                        help="TUI: config file (default: $CCCI_TUI_CONFIG or the user config)")
 
 
 def add_replay_parser(sub: Any) -> None:
@@ -37,7 +39,13 @@ def add_replay_parser(sub: Any) -> None:
     p.add_argument("file", metavar="FILE", help="the recording")
 
 
-def _recording_app(path: Path, label: str, write: bool) -> CcciApp | str:
+def _config(args: argparse.Namespace) -> Any:
+    from ccci_tui.config import load_config
+
+    return load_config(getattr(args, "tui_config", None))
+
+
+def _recording_app(path: Path, label: str, config: Any) -> CcciApp | str:
     from ccci_tui.sources.recording import RecordingError, describe_problems, read_recording
 
     try:
@@ -47,11 +55,11 @@ def _recording_app(path: Path, label: str, write: bool) -> CcciApp | str:
     problems = describe_problems(recording)
     from ccci_tui.tui.app import create_app  # deferred: Textual (~150 ms) only once the TUI runs
 
-    return create_app(recording=recording, recording_label=label, write=write,
+    return create_app(recording=recording, recording_label=label, theme=config.theme,
                       notices=(f"{path.name}: {problems}",) if problems else ())
 
 
-def _live_app(args: argparse.Namespace) -> CcciApp | str:
+def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
     from ccci_tui.headless.context import UsageError, resolve_target
     from ccci_tui.sources.swarm import SwarmError, SwarmSource
 
@@ -61,54 +69,81 @@ def _live_app(args: argparse.Namespace) -> CcciApp | str:
         return str(exc)
     stack, service = args.tui_stack, args.tui_service
     recipe, expect_head = args.tui_recipe, args.tui_expect_head
-    target = None
     if stack is not None:
         try:  # bad input fails here, before the screen is taken over
-            target = resolve_target(stack, service, recipe, expect_head)
+            resolve_target(stack, service, recipe, expect_head)
         except UsageError as exc:
             return str(exc)
 
     def resolver(st: str, sv: str) -> Any:
         return resolve_target(st, sv, recipe, expect_head)
 
-    rerun = None
-    if args.write:
-        rerun = _rerun_with(recipe, target)
     from ccci_tui.tui.app import create_app
 
     return create_app(source=source, stack=stack, service=service, resolver=resolver, write=args.write,
-                      rerun=rerun)
+                      rerun=StackRerunner(source, config, recipe) if args.write else None,
+                      theme=config.theme, poll_interval=config.poll_interval)
 
 
-def _rerun_with(recipe: str | None, target: Any) -> Any:
-    """The re-run in write mode: deploy the checkout again with the chosen order (stack backend)."""
+class StackRerunner:
+    """The re-run behind --write: `upgrade.plan.make_plan`, confirmed on screen, then `execute`."""
 
-    def rerun(stack: str, service: str, order: str) -> str:
-        from ccci_tui.headless.context import resolve_target
-        from ccci_tui.upgrade.stack import DEFAULT_COMPOSE, deploy_recipe
+    def __init__(self, source: Any, config: Any, recipe: str | None) -> None:
+        self.source, self.config, self.recipe = source, config, recipe
 
-        t = target if target is not None and target.stack == stack else resolve_target(stack, service, recipe)
-        if t.recipe_path is None:
-            raise RuntimeError(f"no recipe checkout known for {stack}: start with --recipe PATH")
-        env = dict(t.app_env.env) if t.app_env is not None else {}
-        chain = tuple(t.app_env.compose_files) if t.app_env is not None and t.app_env.compose_files else DEFAULT_COMPOSE
-        result = deploy_recipe(t.recipe_path, stack, env=env, compose_chain=chain, service=service, order=order)
-        return f"deployed {result.stamp} to {stack} with {order}; watch the timeline"
+    def plan(self, stack: str, service: str, order: str) -> tuple[str, Any]:
+        import os
 
-    return rerun
+        from ccci_tui.sources.abra import AbraError, abra_dir, find_app_env, recipe_dir
+        from ccci_tui.upgrade.plan import PlanError, make_plan
+
+        try:
+            app_env = find_app_env(stack, abra_dir(os.environ))
+        except AbraError:
+            app_env = None
+        recipe = self.recipe
+        if recipe is None and app_env is not None and app_env.recipe:
+            recipe = str(recipe_dir(app_env.recipe, abra_dir(os.environ)))
+        if recipe is None:
+            raise RuntimeError("no recipe: start ccci-tui with --recipe PATH (no app env names one)")
+        try:
+            plan = make_plan(stack, order, recipe, self.source, self.config, app_env=app_env, service=service)
+        except PlanError as exc:
+            raise RuntimeError(str(exc)) from exc
+        return plan.render(), plan
+
+    def run(self, handle: Any, progress: Any) -> str:
+        from ccci_tui.upgrade.run import RerunError, StepReport, execute
+
+        def on_step(r: StepReport) -> None:
+            if r.status != "start":
+                progress(f"{'✓' if r.status == 'done' else '✗'} {r.index}. {r.step.text}")
+
+        try:
+            verdict = execute(handle, self.source, on_step=on_step)
+        except RerunError as exc:
+            raise RuntimeError(str(exc)) from exc
+        return f"{verdict.kind}: {verdict.summary}"
 
 
 def run_tui(args: argparse.Namespace) -> int:
     """The TUI for parsed CLI arguments: `replay FILE`, `--demo`, or the live swarm."""
+    from ccci_tui.config import ConfigError
+
+    try:
+        config = _config(args)
+    except ConfigError as exc:
+        print(f"ccci-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if getattr(args, "command", None) == "replay":
         path = Path(args.file)
-        app = _recording_app(path, f"recording {path.name}", write=False)
+        app = _recording_app(path, f"recording {path.name}", config)
     elif getattr(args, "demo", False):
         from ccci_tui.sources.recording import demo_path
 
-        app = _recording_app(demo_path(), "bundled demo recording (demo.jsonl.gz)", write=False)
+        app = _recording_app(demo_path(), "bundled demo recording (demo.jsonl.gz)", config)
     else:
-        app = _live_app(args)
+        app = _live_app(args, config)
     if isinstance(app, str):
         print(f"ccci-tui: {app}", file=sys.stderr)
         return EXIT_USAGE

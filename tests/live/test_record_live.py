@@ -92,7 +92,8 @@ def test_record_a_rollback_then_the_recording_gives_the_live_verdicts(swarm, rec
     assert replayed["verdict"]["kind"] == v.SWARM_ROLLBACK and "OOM-killed" in replayed["verdict"]["summary"]
     assert any("attempted spec" in e["text"] and recipe.head[:8] in e["text"]
                for e in replayed["verdict"]["evidence"])
-    assert {k: x for k, x in replayed.items() if k != "verdict"} == {k: x for k, x in one_shot.items() if k != "verdict"}
+    context = {k: x for k, x in replayed.items() if k != "verdict"}
+    assert context == {k: x for k, x in one_shot.items() if k != "verdict"}
 
     recorded = cli("compare", "--recording", str(out), "--format", "json")
     compared = cli("compare", "--recipe", str(recipe.path), BASE_TAG, "HEAD", "--stack", stack, "--format", "json")
@@ -113,6 +114,9 @@ def test_duration_ends_a_plain_recording_and_a_killed_recorder_leaves_a_readable
     rec = read_recording(plain)
     assert rec.header.host is None and rec.skipped == () and len(rec.observations()) >= 2
     assert rec.of_kind("note")[-1].value == "recording stopped: --duration 3 s reached"
+
+    missing = cli("record", f"{stack}-none", "-o", str(tmp_path / "none.jsonl"), "--duration", "1", check_json=False)
+    assert missing["code"] == 2 and len(missing["err"].strip().splitlines()) == 1 and "no stack named" in missing["err"]
 
     killed = tmp_path / "killed.jsonl.gz"
     proc = start_recorder(stack, killed, "--recipe", str(recipe.path))

@@ -89,6 +89,9 @@ async def test_no_stack_opens_the_picker(clock) -> None:  # noqa: ANN001
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
+        await pilot.press("escape")
+        assert "NO STACK CHOSEN" in screen_text(app)
+        await pilot.press("s")
         await wait_until(pilot, lambda: "research_oom" in screen_text(app))
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.main.view is not None and app.main.view.observation is not None)

@@ -110,3 +110,16 @@ def test_retarget_drops_the_old_services_late_callbacks() -> None:
     finally:
         feed.close()
     assert first.mode == CONNECTING and first.observation is None and first.timeline.entries == ()
+
+
+def test_a_surprise_from_the_source_is_a_stale_state_not_a_dead_poll() -> None:
+    good = run_observations("C")[-1]
+    source = FakeSwarm([good, ValueError("unexpected payload"), good])
+    views = Views()
+    feed = _feed(source, views).start()
+    try:
+        at, stale = views.wait(lambda view: view.mode == STALE)
+        views.wait(lambda view: view.mode == LIVE, after=at)  # the poll loop survived it
+    finally:
+        feed.close()
+    assert "ValueError: unexpected payload" in (stale.error or "")

@@ -122,3 +122,16 @@ async def test_timeline_times_toggle_between_relative_and_absolute(run_c: Record
         assert after == "18:27:36.033"
         await pilot.press("t")
         assert str(timeline.get_cell(key, "time")) == before
+
+
+async def test_a_new_theme_redraws_the_cells(run_c: Recording, clock) -> None:  # noqa: ANN001
+    app = _app(run_c, clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        tasks = app.screen.query_one(TasksTable)
+        failed = next(t for t in app.screen.view.observation.tasks if t.state == "failed")
+        before = tasks.get_cell(failed.id, "state").style
+        app.theme = "nord"  # its error colour differs from the default theme's
+        await pilot.pause()
+        after = tasks.get_cell(failed.id, "state").style
+        assert app.current_theme.error in str(after) and before != after

@@ -19,6 +19,7 @@ from ccci_tui.domain.replay import Header
 from ccci_tui.domain.timeline import TimelineBuilder
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources import convert
+from ccci_tui.sources.recording_redact import redact_tree, redacted_observation_tree
 from tests.support.reference import merged
 
 COMPOSE_DIR = Path(__file__).parents[1] / "fixtures" / "swarm-lab" / "compose"
@@ -123,8 +124,8 @@ def test_decode_names_the_missing_or_bad_field():
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=3))
 json_tree = st.recursive(
     st.dictionaries(st.text(max_size=3), json_leaf, max_size=4),
-    lambda children: st.dictionaries(st.text(max_size=3), st.one_of(json_leaf, children, st.lists(json_leaf, max_size=2)),
-                                     max_size=4),
+    lambda children: st.dictionaries(
+        st.text(max_size=3), st.one_of(json_leaf, children, st.lists(json_leaf, max_size=2)), max_size=4),
     max_leaves=20,
 )
 
@@ -158,7 +159,7 @@ def test_redact_tree_masks_secret_labels_and_secret_text_but_keeps_ids_and_times
         **svc.spec.labels, "coop-cloud.x.DB_PASSWORD": "hunter2", "api_token": "t0k3n", "plain": JWT, "keep": "me"}})
     task = type(obs.tasks[0])(**{**obs.tasks[0].__dict__, "err": f"connect postgres://app:s3cret@db failed; KEY={PEM}"})
     obs = Observation(at=obs.at, service=type(svc)(**{**svc.__dict__, "spec": spec}), tasks=(task, *obs.tasks[1:]))
-    tree = codec.redact_tree(codec.encode_observation(obs))
+    tree = redact_tree(codec.encode_observation(obs))
     text = json.dumps(tree)
     for secret in ("hunter2", "t0k3n", JWT, "s3cret", "MIIEowIBAAKCAQEA"):
         assert secret not in text
@@ -171,4 +172,4 @@ def test_redact_tree_masks_secret_labels_and_secret_text_but_keeps_ids_and_times
 def test_the_recorders_cached_path_builds_the_same_trees(run):
     for item in merged(run):
         if isinstance(item, Observation):
-            assert codec.redacted_observation_tree(item) == codec.redact_tree(codec.encode_observation(item))
+            assert redacted_observation_tree(item) == redact_tree(codec.encode_observation(item))

@@ -223,8 +223,9 @@ def test_a_bad_line_in_the_middle_costs_the_deltas_until_the_next_keyframe(tmp_p
 
 
 def test_unknown_kinds_and_bad_records_are_skipped_with_their_line(tmp_path):
-    body = [HEADER, b'{"t": "2026-01-01T00:00:01Z", "k": "note", "v": "ok"}', b'{"t": "2026-01-01T00:00:02Z", "k": "x"}',
-            b'{"k": "note", "v": "no time"}', b"[]", b'{"t": "2026-01-01T00:00:03Z", "k": "event", "v": {"type": 1}}',
+    body = [HEADER, b'{"t": "2026-01-01T00:00:01Z", "k": "note", "v": "ok"}',
+            b'{"t": "2026-01-01T00:00:02Z", "k": "x"}', b'{"k": "note", "v": "no time"}', b"[]",
+            b'{"t": "2026-01-01T00:00:03Z", "k": "event", "v": {"type": 1}}',
             b"", b'{"t": "2026-01-01T00:00:04Z", "k": "note", "v": "still read"}']
     rec = read_recording(make(tmp_path / "mixed.jsonl", b"\n".join(body) + b"\n"))
     assert [r.value for r in rec.records] == ["ok", "still read"]

@@ -14,7 +14,7 @@ from ccci_tui.domain import verdict as v
 from ccci_tui.domain.model import Event, Observation, RecipeState, TagInfo
 from ccci_tui.domain.replay import OBSERVATION, Recording
 from ccci_tui.domain.verdict import Expectation
-from ccci_tui.headless.record import Recorder, compose_sides
+from ccci_tui.sources.recorder import Recorder, compose_sides
 from ccci_tui.sources.recording import RecordingWriter, new_header, read_recording
 from ccci_tui.sources.replay_source import ReplaySource, diagnose_recording
 from ccci_tui.sources.swarm import SwarmError

@@ -91,6 +91,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._ready = True
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.query_one(VerdictBanner).focus()
         if self.replay is not None:
             self.cursor = self.replay.initial_cursor()
@@ -132,6 +133,13 @@ class MainScreen(Screen[None]):
             self.query_one(TasksTable).show(view)
         else:
             self.query_one(TimelineTable).show(view)
+
+    def _theme_changed(self, _: object) -> None:
+        """Cells carry theme colours: draw every pane again in the new theme."""
+        if self.view is not None:
+            self.query_one(TasksTable).show(self.view, force=True)
+            self.query_one(TimelineTable).show(self.view, force=True)
+            self.query_one(SpecPane).show(self.view)
 
     def on_resize(self) -> None:
         self._catch_up()

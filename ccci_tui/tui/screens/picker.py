@@ -82,8 +82,11 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
         self.query_one(Input).focus()
         if self.loader is not None and not self.stacks:
             self.query_one("#picker-status", Static).update(Text("reading stacks…", style="italic"))
-            self.loader(lambda stacks, error: self.post_message(self.Loaded(stacks, error)))
+            self.loader(self._loaded_from_thread)
         self._fill()
+
+    def _loaded_from_thread(self, stacks: tuple[Any, ...] | None, error: str | None) -> None:
+        self.post_message(self.Loaded(stacks, error))  # post_message is safe from any thread
 
     def on_picker_screen_loaded(self, event: Loaded) -> None:
         self.stacks, self.error = list(event.stacks or []), event.error

@@ -1,11 +1,11 @@
-"""Confirmation before the one action that changes a swarm (shown only with --write)."""
+"""The one action that changes a swarm (only with --write): pick the order, then confirm the exact plan."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, RadioButton, RadioSet, Static
 
@@ -28,13 +28,13 @@ class RerunScreen(ModalScreen[str | None]):
             box.border_title = "Re-run the upgrade (changes the swarm)"
             text = Text("This redeploys the service:\n", style="bold")
             text.append_text(safe(self.plan))
-            text.append("\n\nPick the update order to try:")
+            text.append("\n\nPick the update order to try; the exact commands are shown before anything runs:")
             yield Static(text)
             with RadioSet(id="rerun-order"):
                 yield RadioButton("stop-first: if it converges, old and new tasks could not co-reside", value=True)
                 yield RadioButton("start-first: the order the recipe may already use")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Re-run", id="rerun-go", variant="error", compact=True)
+                yield Button("Plan the re-run", id="rerun-go", variant="warning", compact=True)
                 yield Button("Cancel", id="rerun-cancel", compact=True, action="screen.dismiss")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -44,3 +44,29 @@ class RerunScreen(ModalScreen[str | None]):
 
     async def action_dismiss(self, result: str | None = None) -> None:
         self.dismiss(result)
+
+
+class PlanScreen(ModalScreen[bool]):
+    """The plan verbatim (refs, risks, every command); True only when the operator says run it."""
+
+    BINDINGS = [Binding("escape,q", "dismiss", "Cancel")]
+
+    def __init__(self, plan_text: str) -> None:
+        super().__init__()
+        self.plan_text = plan_text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="plan-box", classes="dialog") as box:
+            box.border_title = "Re-run plan: nothing has run yet"
+            with VerticalScroll(id="plan-body"):
+                yield Static(safe(self.plan_text))
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Run it", id="plan-run", variant="error", compact=True)
+                yield Button("Cancel", id="plan-cancel", compact=True, action="screen.dismiss")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "plan-run":
+            self.dismiss(True)
+
+    async def action_dismiss(self, result: bool | None = False) -> None:
+        self.dismiss(bool(result))

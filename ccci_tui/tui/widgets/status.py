@@ -24,7 +24,8 @@ class SourceHeader(Static):
         self._shown: tuple[object, ...] | None = None
 
     def show(self, view: View) -> None:
-        key = (view.mode, view.source, view.stack, view.service, view.stale_since, view.error)
+        key = (view.mode, view.source, view.stack, view.service, view.stale_since, view.error,
+               view.observation is None)
         if key == self._shown:
             return
         self._shown = key
@@ -33,14 +34,16 @@ class SourceHeader(Static):
         line = Text()
         line.append(_MODE_TEXT.get(view.mode, view.mode), style="bold reverse")
         line.append(" ")
-        line.append_text(safe(view.stack or "?", "bold"))
-        line.append(" / ")
-        line.append_text(safe(view.service or "?", "bold"))
+        line.append_text(safe(view.stack or "no stack", "bold"))
+        if view.service:
+            line.append(" / ")
+            line.append_text(safe(view.service, "bold"))
         line.append("  ·  ")
         line.append_text(safe(view.source))
         if view.mode == STALE:
             since = f" since {view.stale_since:%H:%M:%S}" if view.stale_since else ""
-            line.append(f"  ·  showing the last read{since}; retrying", style="italic")
+            what = "showing the last read" if view.observation is not None else "nothing read yet"
+            line.append(f"  ·  {what}{since}; retrying", style="italic")
         self.update(line)
 
 
@@ -87,6 +90,9 @@ class VerdictBanner(Vertical, can_focus=True):
 
     @staticmethod
     def _texts(verdict: Verdict | None, view: View) -> tuple[Text, Text]:
+        if verdict is None and not view.stack:
+            return Text(f"{SEVERITY_GLYPH['info']} NO STACK CHOSEN  press s to pick a stack and service",
+                        style="bold"), Text("")
         if verdict is None:
             what = "reading" if view.mode != STALE else "cannot read"
             text = Text(f"{SEVERITY_GLYPH['info']} NO VERDICT YET  {what} ", style="bold")

@@ -1,0 +1,91 @@
+"""What the recording writer and reader share: constants, the error, one service's observation chain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ccci_tui.domain import codec
+from ccci_tui.domain.codec import CodecError, Tree
+from ccci_tui.domain.compose import ComposePolicy
+from ccci_tui.domain.model import Observation, ServiceState, TaskState
+
+FORMAT = "ccci-recording"
+VERSION = 1
+KEYFRAME_EVERY = 100
+POLICY_SIDES = ("base", "head")
+_DELTA_OPS = frozenset((codec.SET, codec.NESTED, codec.REMOVED))
+
+
+class RecordingError(RuntimeError):
+    """A recording cannot be written or read; the message names the file and, when known, the line."""
+
+
+class Track:
+    """One service's observation chain: the last observation, its tasks by id, and (writing) its tree."""
+
+    def __init__(self) -> None:
+        self.tree: Tree | None = None  # the writer diffs against it; a reader needs none
+        self.obs: Observation | None = None  # None: nothing to apply a delta to
+        self.tasks: dict[str, TaskState] = {}
+        self.count = 0
+        self.written_at: datetime | None = None
+        self.pending: Observation | None = None  # an unchanged read not written (yet)
+
+    def keyframe(self, tree: Tree, at: datetime) -> Observation:
+        obs = codec.decode_observation(tree, at)
+        self.obs, self.tasks = obs, {t.id: t for t in obs.tasks}
+        return obs
+
+    def delta(self, delta: Tree, at: datetime) -> Observation:
+        """The previous observation patched with `delta` (see codec.diff_tree), at `at`."""
+        prev = self.obs
+        if prev is None:
+            raise CodecError("a delta with nothing to apply to (no readable keyframe before it)")
+        if not delta:
+            obs = Observation(at=at, service=prev.service, tasks=prev.tasks, error=prev.error)
+            self.obs = obs
+            return obs
+        if not isinstance(delta, dict) or not _DELTA_OPS.issuperset(delta):
+            raise CodecError(f"not a delta: {delta!r:.80}")
+        sets, nested = delta.get(codec.SET, {}), delta.get(codec.NESTED, {})
+        service = prev.service
+        if "service" in sets:
+            service = codec.decode_service(sets["service"])
+        elif "service" in nested:
+            if service is None:
+                raise CodecError("a delta changes the service of an observation without one")
+            service = codec.patch(ServiceState, service, nested["service"])
+        tasks = self.tasks
+        if "tasks" in sets:
+            tasks = {i: codec.decode_task(t) for i, t in sets["tasks"].items()}
+        elif "tasks" in nested:
+            sub = nested["tasks"]
+            tasks = dict(tasks)
+            for task_id in sub.get(codec.REMOVED, ()):
+                tasks.pop(task_id, None)
+            for task_id, tree in sub.get(codec.SET, {}).items():
+                tasks[task_id] = codec.decode_task(tree)
+            for task_id, change in sub.get(codec.NESTED, {}).items():
+                if task_id not in tasks:
+                    raise CodecError(f"a delta changes the unknown task {task_id}")
+                tasks[task_id] = codec.patch(TaskState, tasks[task_id], change)
+        if tasks is self.tasks and "order" not in sets:
+            ordered = prev.tasks
+        else:
+            order = sets["order"] if "order" in sets else [t.id for t in prev.tasks]
+            try:
+                ordered = tuple(tasks[i] for i in order)
+            except (KeyError, TypeError) as exc:
+                raise CodecError(f"task order names an unknown task {exc}") from exc
+        error = sets.get("error", None if "error" in delta.get(codec.REMOVED, ()) else prev.error)
+        obs = Observation(at=at, service=service, tasks=ordered, error=error)
+        self.obs, self.tasks = obs, tasks
+        return obs
+
+
+def policy_value(tree: Any) -> dict[str, Any]:
+    if not isinstance(tree, dict) or tree.get("side") not in POLICY_SIDES:
+        raise CodecError("a policy record needs side base or head")
+    return {"side": tree["side"], "ref": str(tree.get("ref") or ""), "commit": tree.get("commit"),
+            "policy": codec.decode(ComposePolicy, tree.get("policy"))}

@@ -1,0 +1,133 @@
+"""dockerd stopped and restarted under a running watch (runs last: it restarts the lab daemon)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ccci_tui.domain.verdict import Expectation
+from ccci_tui.headless.context import Target
+from ccci_tui.sources.swarm import SwarmSource
+from ccci_tui.upgrade.stack import deploy_recipe
+from ccci_tui.upgrade.watch import watch_until_terminal
+from tests.support.recipes import BASE_TAG
+
+pytestmark = pytest.mark.live
+ROOT = Path(__file__).resolve().parents[2]
+LAB = str(ROOT / "scripts" / "swarm-lab")
+
+
+def _dockerd_pid() -> int | None:
+    out = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True, check=False).stdout.split()
+    return int(out[0]) if out else None
+
+
+def _reachable() -> bool:
+    return subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True,
+                          timeout=10, check=False).returncode == 0
+
+
+@pytest.fixture
+def controllable_daemon():
+    if os.geteuid() != 0 or _dockerd_pid() is None:
+        reason = "needs root and a local dockerd this test may stop and restart"
+        if os.environ.get("CCCI_REQUIRE_SWARM") == "1":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    yield
+    if not _reachable():
+        subprocess.run([LAB, "up"], capture_output=True, timeout=180, check=False)
+    _wait_swarm_ready()
+
+
+def stop_dockerd() -> None:
+    pid = _dockerd_pid()
+    assert pid is not None
+    os.kill(pid, 15)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _dockerd_pid() is not None:
+        time.sleep(0.2)
+
+
+def start_dockerd() -> None:
+    proc = subprocess.run([LAB, "up"], capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr
+    _wait_swarm_ready()
+
+
+def _wait_swarm_ready() -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ok = subprocess.run(["docker", "node", "ls"], capture_output=True, timeout=10, check=False).returncode == 0
+        if ok:
+            return
+        time.sleep(0.5)
+
+
+def base_running(swarm, recipe, stack):
+    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
+    swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
+
+
+def test_wait_keeps_trying_while_the_daemon_is_down(controllable_daemon, swarm, recipe_repo):
+    recipe = recipe_repo(head_script="base")
+    stack = swarm.new_stack()
+    base_running(swarm, recipe, stack)
+    mark = json.loads(subprocess.run([sys.executable, "-m", "ccci_tui", "mark", stack, "--format", "json"],
+                                     capture_output=True, text=True, cwd=ROOT, check=True).stdout)
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "ccci_tui", "wait", stack, "--recipe", str(recipe.path),
+                             "--since-index", str(mark["index"]), "--timeout", "15"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    stop_dockerd()
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        start_dockerd()
+    elapsed = time.monotonic() - started
+    assert elapsed >= 14, f"wait gave up early ({elapsed:.1f} s): {err}"
+    assert proc.returncode == 2, (out, err)
+    assert "gave up after 15 s" in err and "unreachable" in err
+    assert "Traceback" not in err
+
+
+def test_restart_mid_update_still_ends_in_the_right_verdict(controllable_daemon, swarm, recipe_repo):
+    recipe = recipe_repo(head_script="contention")
+    stack = swarm.new_stack()
+    base_running(swarm, recipe, stack)
+    source = SwarmSource()
+    svc = source.observe(stack).service
+    st = svc.update_status
+    expect = Expectation(head=recipe.head, marker_taken=True, marker_index=svc.index,
+                         marker_started_at=st.started_at if st else None)
+    target = Target(stack, "app", None, None, None, expect)
+    result, errors, reconnects = {}, [], []
+
+    def watch():
+        result["verdict"] = watch_until_terminal(source, target, expect, 150, on_error=errors.append)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    time.sleep(1)
+    deploy_recipe(recipe.path, stack)
+    stop_dockerd()  # the update is in flight: the daemon goes away under the watch
+    time.sleep(3)
+    start_dockerd()
+    thread.join(180)
+    assert not thread.is_alive()
+    verdict = result["verdict"]
+    assert any("unreachable" in e or "dropped" in e for e in errors), errors
+    # whatever Swarm did after the restart, the verdict comes from re-read state, never stale
+    assert verdict.kind in ("swarm-rollback", "rollback-unhealthy", "update-paused"), verdict
+    fresh = SwarmSource().observe(stack).service
+    assert fresh.update_status is not None and fresh.update_status.state.startswith("rollback") or \
+        verdict.kind == "update-paused"
+    del reconnects
