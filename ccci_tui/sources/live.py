@@ -86,7 +86,7 @@ class LiveWatch:
                 obs = self.source.observe(self.stack, self.service)
             except SwarmError as exc:
                 self._error(str(exc))
-                backoff = min(backoff * 2, 30.0)  # the daemon is away: retry, but gently
+                backoff = min(backoff * 2, 10.0)  # the daemon is away: retry, but gently
             else:
                 backoff = self.poll_interval
                 self.latest = obs
