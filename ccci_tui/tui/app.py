@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -19,27 +19,17 @@ from textual.screen import Screen
 from ccci_tui.domain.replay import Recording
 from ccci_tui.tui.compare_source import Comparer, RecipeComparer, recorded_comparer
 from ccci_tui.tui.live_feed import LiveFeed, Resolver, list_stacks
+from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.replay_feed import ReplayFeed
+from ccci_tui.tui.rerun_flow import RUNNING, RerunFlow
+from ccci_tui.tui.rerunner import Rerunner
 from ccci_tui.tui.screens.compare import CompareScreen
 from ccci_tui.tui.screens.help import HelpScreen
 from ccci_tui.tui.screens.main import MainScreen
 from ccci_tui.tui.screens.picker import PickerScreen
-from ccci_tui.tui.screens.rerun import PlanScreen, RerunScreen
 from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View
 
 Clock = Callable[[], datetime]
-
-
-class Rerunner(Protocol):
-    """The re-run behind --write: make a plan (changes nothing), then carry it out."""
-
-    def plan(self, stack: str, service: str, order: str) -> tuple[str, Any]:
-        """(the plan as the operator confirms it, a handle for `run`); raises with a message."""
-        ...
-
-    def run(self, handle: Any, progress: Callable[[str], None]) -> str:
-        """Carry the plan out; returns the outcome in one line; raises with a message."""
-        ...
 
 
 def utcnow() -> datetime:
@@ -50,16 +40,8 @@ class ViewReady(Message):
     """A feed published a view; the newest one is taken from the app (views coalesce)."""
 
 
-class RerunNews(Message):
-    """From the re-run thread: a plan to confirm, progress, or the outcome."""
-
-    def __init__(self, kind: str, text: str, handle: Any = None) -> None:
-        super().__init__()
-        self.kind, self.text, self.handle = kind, text, handle  # kind: plan | progress | done | failed
-
-
-class CcciApp(App[int]):
-    """Read-only by default; the re-run binding exists only when built with `write=True`."""
+class CcciApp(RerunFlow, App[int]):
+    """Read-only by default; the re-run keys re-run only when built with `write=True`."""
 
     CSS_PATH = "app.tcss"
     TITLE = "ccci-tui"
@@ -88,6 +70,7 @@ class CcciApp(App[int]):
         cursor_blink: bool = True,
         comparer: Comparer | None = None,
         rerun: Rerunner | None = None,
+        record: FeedRecorder | None = None,
         notices: tuple[str, ...] = (),
         theme: str | None = None,
     ) -> None:
@@ -108,19 +91,17 @@ class CcciApp(App[int]):
         self.comparer = comparer
         self.rerun_fn = rerun
         self.live_args = dict(live_args or {})
-        self.live: LiveFeed | None = self._new_feed(stack, service) if stack is not None else None
+        self.record = record
+        self.live: LiveFeed | None = self._new_feed(stack, service, record) if stack is not None else None
         self._pending: View | None = None
         self._posted = False
         self._lock = threading.Lock()
         self._mode: str | None = None
-        if write:
-            self.bind("R", "rerun", description="Re-run")
-        else:
-            # still bound, so the key explains itself instead of doing nothing
-            self.bind("R", "rerun", description="Re-run (needs --write)", show=False)
+        self.install_rerun_keys()  # bound even when read-only, so the keys explain themselves
 
-    def _new_feed(self, stack: str, service: str) -> LiveFeed:
-        return LiveFeed(self.source, stack, service, self.publish_view, clock=self.clock, **self.live_args)
+    def _new_feed(self, stack: str, service: str, tap: FeedRecorder | None = None) -> LiveFeed:
+        return LiveFeed(self.source, stack, service, self.publish_view, clock=self.clock, tap=tap,
+                        **self.live_args)
 
     # ---- screens ------------------------------------------------------------------------
 
@@ -144,8 +125,11 @@ class CcciApp(App[int]):
             self.action_pick()  # live, but no stack named yet
 
     def on_unmount(self) -> None:
+        self.stop_rerun()
         if self.live is not None:
             self.live.close()
+        elif self.record is not None:
+            self.record.close("the TUI quit")
 
     # ---- views from feeds (any thread) --------------------------------------------------
 
@@ -189,7 +173,8 @@ class CcciApp(App[int]):
             keys += [("n / p", "next / previous timeline entry"), ("space", "play / pause"),
                      ("x", "speed 1x / 10x"), ("f", "jump to the first failure"),
                      ("Enter on an entry", "move the cursor there")]
-        keys.append(("R", "re-run the upgrade" if self.write else "re-run (refused: start with --write)"))
+        keys.append(("S / T", "re-run the upgrade stop-first / start-first: shows the plan, asks for the "
+                     "stack name" if self.write else "re-run stop-first / start-first (refused: start with --write)"))
         return keys
 
     def action_help(self) -> None:
@@ -202,6 +187,9 @@ class CcciApp(App[int]):
             return
         if self.source is None:
             self.notify("No swarm to list stacks from.", severity="warning")
+            return
+        if self.rerun_state == RUNNING:
+            self.notify("A re-run is running: the stack stays in view until it ends.", severity="warning")
             return
         self.push_screen(PickerScreen(loader=lambda done: list_stacks(self.source, done)), self._picked)
 
@@ -265,69 +253,6 @@ class CcciApp(App[int]):
         self.notify(f"Written to {path}\nand copied to the clipboard (OSC 52, where the terminal allows it).",
                     title="Verdict exported", markup=False, timeout=8)
 
-    def action_rerun(self) -> None:
-        if not self.write:
-            self.notify("Read-only: re-running the upgrade changes the swarm. Start ccci-tui with --write "
-                        "to allow it.", title="Refused", severity="error", markup=False)
-            return
-        if self.replay is not None or self.live is None:
-            self.notify("A re-run needs a live stack, not a recording.", severity="warning")
-            return
-        if self.rerun_fn is None:
-            self.notify("No recipe known to re-run from: start with --recipe PATH.", severity="warning")
-            return
-        live = self.live
-        plan = (f"stack {live.stack}, service {live.service}: the base, then the head of the recipe "
-                f"{live.recipe_path or '(found through abra)'}, deployed with the update order you pick; "
-                "the timeline shows what Swarm does with it.")
-        self.push_screen(RerunScreen(plan), self._rerun_chosen)
-
-    def _rerun_chosen(self, order: str | None) -> None:
-        if order is None or self.rerun_fn is None or self.live is None:
-            return
-        rerunner, stack, service = self.rerun_fn, self.live.stack, self.live.service
-
-        def plan() -> None:
-            try:
-                text, handle = rerunner.plan(stack, service, order)
-            except Exception as exc:  # noqa: BLE001 - a bad input is shown, and nothing was deployed
-                self._rerun_news("failed", f"{exc}; nothing was deployed")
-                return
-            self._rerun_news("plan", text, handle)
-
-        threading.Thread(target=plan, name="ccci-rerun-plan", daemon=True).start()
-        self.notify(f"Planning the re-run of {stack} with {order}…", markup=False)
-
-    def _rerun_news(self, kind: str, text: str, handle: Any = None) -> None:
-        with contextlib.suppress(RuntimeError):  # the app may have exited meanwhile
-            self.post_message(RerunNews(kind, text, handle))
-
-    def on_rerun_news(self, event: RerunNews) -> None:
-        if event.kind == "plan":
-            self.push_screen(PlanScreen(event.text), lambda go: self._rerun_confirmed(go, event.handle))
-        elif event.kind == "progress":
-            self.notify(event.text, title="Re-run", markup=False)
-        else:
-            ok = event.kind == "done"
-            self.notify(event.text, title="Re-run" if ok else "Re-run failed",
-                        severity="information" if ok else "error", markup=False, timeout=10)
-
-    def _rerun_confirmed(self, go: bool | None, handle: Any) -> None:
-        if not go or self.rerun_fn is None:
-            self.notify("Cancelled: nothing was deployed.", markup=False)
-            return
-        rerunner = self.rerun_fn
-
-        def run() -> None:
-            try:
-                outcome = rerunner.run(handle, lambda text: self._rerun_news("progress", text))
-            except Exception as exc:  # noqa: BLE001 - a failed step is shown; the plan cleans up
-                self._rerun_news("failed", str(exc))
-                return
-            self._rerun_news("done", outcome)
-
-        threading.Thread(target=run, name="ccci-rerun", daemon=True).start()
-
     # ---- command palette ----------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -354,9 +279,7 @@ class CcciApp(App[int]):
             ]
         else:
             ours.append(("Refresh", "Read the service and the recipe again now", self.action_refresh))
-        if self.write:
-            ours.append(("Re-run the upgrade", "Redeploy with stop-first or start-first (--write)",
-                         self.action_rerun))
+        ours += self.rerun_commands()
         for title, help_text, callback in ours:
             yield SystemCommand(title, help_text, callback)
 
@@ -387,14 +310,20 @@ def create_app(
     cursor_blink: bool = True,
     comparer: Comparer | None = None,
     rerun: Rerunner | None = None,
+    record: FeedRecorder | None = None,
     notices: tuple[str, ...] = (),
     theme: str | None = None,
     poll_interval: float = 2.0,
     memory_interval: float | None = 10.0,
 ) -> CcciApp:
-    """The app on a recording (replay) or on a live source (`source` plus an optional `stack`)."""
+    """The app on a recording (replay) or on a live source (`source` plus an optional `stack`).
+
+    `rerun` carries the re-run out (with `write`); `record` writes what the app watches (live, with `stack`).
+    """
     if (recording is None) == (source is None):
         raise ValueError("create_app needs exactly one of recording= and source=")
+    if record is not None and (source is None or stack is None):
+        raise ValueError("create_app records a live stack only: record= needs source= and stack=")
     if recording is not None:
         feed = ReplayFeed(recording, recording_label or "recording")
         return CcciApp(replay=feed, write=write, clock=clock, export_dir=export_dir,
@@ -403,7 +332,7 @@ def create_app(
     live_args = {"resolver": resolver, "poll_interval": poll_interval, "memory_interval": memory_interval}
     return CcciApp(source=source, stack=stack, service=service, live_args=live_args, write=write, clock=clock,
                    export_dir=export_dir, cursor_blink=cursor_blink, comparer=comparer, rerun=rerun,
-                   notices=notices, theme=theme)
+                   record=record, notices=notices, theme=theme)
 
 
 __all__ = ["CcciApp", "Rerunner", "create_app", "utcnow"]

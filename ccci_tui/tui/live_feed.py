@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
+from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ccci_tui.domain.model import ROLLBACK_STARTED, UPDATING, Event, Observation, RecipeState
-from ccci_tui.domain.timeline import SPEC, TimelineBuilder
-from ccci_tui.domain.verdict import Expectation
+from ccci_tui.domain.timeline import SPEC, Entry, TimelineBuilder
+from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.live import LiveWatch
 from ccci_tui.sources.swarm import SwarmError
-from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View, expected_head, verdict_for
+from ccci_tui.tui.recording_tap import FeedRecorder
+from ccci_tui.tui.view import CONNECTING, LIVE, RERUN, STALE, View, expected_head, verdict_for
 
 Publish = Callable[[View], None]
 # (stack, service) -> headless.context.Target: the app env, recipe checkout and expected head
 Resolver = Callable[[str, str], Any]
 # UpdateStatus states whose verdict reads the clock ("updating for 12 s"): publish every read then.
 _TICKING = frozenset({UPDATING, ROLLBACK_STARTED})
+_NOTES_KEPT = 200
 
 
 def _utcnow() -> datetime:
@@ -68,6 +73,7 @@ class LiveFeed:
         clock: Callable[[], datetime] = _utcnow,
         poll_interval: float = 2.0,
         memory_interval: float | None = 10.0,
+        tap: FeedRecorder | None = None,
     ) -> None:
         self.source = source
         self.stack = stack
@@ -85,6 +91,9 @@ class LiveFeed:
         self._lock = threading.Lock()
         self._gen = 0
         self._watch: LiveWatch | None = None
+        self.tap = tap if tap is not None and (tap.stack, tap.service) == (stack, service) else None
+        self._raw_recipe: RecipeState | None = None
+        self._set_recipe(recipe)
         self._reset()
 
     @property
@@ -97,6 +106,9 @@ class LiveFeed:
         self._mode = CONNECTING
         self._error: str | None = None
         self._stale_since: datetime | None = None
+        self._notes: deque[Entry] = deque(maxlen=_NOTES_KEPT)
+        self._pinned: Verdict | None = None  # the re-run's verdict, shown instead of the feed's own
+        self._rerunning = False
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -124,6 +136,10 @@ class LiveFeed:
             self._gen += 1
             self.stack, self.service = stack, service
             self._reset()
+            tap, self.tap = self.tap, None
+        if tap is not None:  # a recording holds one service
+            tap.close(f"the TUI switched to {stack}/{service}")
+            self.notes = (*self.notes, f"recording to {tap.path} stopped: it holds {tap.stack}/{tap.service} only")
         if old is not None:
             _daemon(old.close, "ccci-close-watch")
         self.start()
@@ -132,8 +148,11 @@ class LiveFeed:
         """Stop the watch threads; bounded even while a read hangs (its thread is a daemon)."""
         with self._lock:
             self._gen += 1
+            tap, self.tap = self.tap, None
         if self._watch is not None:
             self._watch.close(timeout)
+        if tap is not None:
+            tap.close("the TUI quit")
 
     def refresh(self) -> None:
         """Read the service now, and the recipe again."""
@@ -147,27 +166,91 @@ class LiveFeed:
         with self._lock:
             if gen != self._gen:
                 return
-            prev, was = self._obs, self._mode
-            added = self._builder.add_observation(obs)
-            self._obs = obs
-            self._mode, self._error, self._stale_since = LIVE, None, None
-            st = obs.service.update_status if obs.service else None
-            same = (
-                prev is not None and prev.service == obs.service and prev.tasks == obs.tasks
-                and prev.error == obs.error
-            )
-            if same and not added and was == LIVE and (st is None or st.state not in _TICKING):
-                return  # nothing moved: an idle service costs the screen nothing
-            deployed = any(e.kind == SPEC for e in added)
-            view = self._view()
-        self.publish(view)
-        if deployed and prev is not None:
+            view, deployed = self._fold(obs)
+        if view is not None:
+            self.publish(view)
+        if deployed:
             self.reload_recipe()  # a deploy often follows a checkout: what is HEAD now?
+
+    def _fold(self, obs: Observation) -> tuple[View | None, bool]:
+        """Take one read in (under the lock): the view to publish (None: nothing moved), and whether
+        it showed a new deploy after the first read."""
+        if self._obs is not None and obs.at < self._obs.at:
+            return None, False  # the re-run's watcher read later: a timeline never steps back in time
+        if self.tap is not None:
+            obs = self.tap.observation(obs)
+        prev, was = self._obs, self._mode
+        added = self._builder.add_observation(obs)
+        self._obs = obs
+        self._mode, self._error, self._stale_since = LIVE, None, None
+        st = obs.service.update_status if obs.service else None
+        same = (
+            prev is not None and prev.service == obs.service and prev.tasks == obs.tasks
+            and prev.error == obs.error
+        )
+        if same and not added and was == LIVE and (st is None or st.state not in _TICKING):
+            return None, False  # nothing moved: an idle service costs the screen nothing
+        deployed = any(e.kind == SPEC for e in added)
+        if deployed and not self._rerunning:
+            self._pinned = None  # someone deployed again: the re-run's verdict is history
+        return self._view(), deployed and prev is not None
 
     def _on_event(self, gen: int, ev: Event) -> None:
         with self._lock:
-            if gen != self._gen or not self._builder.add_event(ev) or self._obs is None:
+            if gen != self._gen:
                 return
+            view = self._take_event(ev)
+        if view is not None:
+            self.publish(view)
+
+    def _take_event(self, ev: Event) -> View | None:
+        if self.tap is not None:
+            ev = self.tap.event(ev)
+        if not self._builder.add_event(ev) or self._obs is None:
+            return None
+        return self._view()
+
+    # ---- the re-run (its thread and the app's) ------------------------------------------
+
+    def _watching(self, stack: str, service: str) -> bool:
+        return (stack, service) == (self.stack, self.service)
+
+    def rerun_observed(self, stack: str, service: str, obs: Observation, verdict: Verdict) -> None:
+        """A read by the re-run's watcher: folded in like the feed's own, its verdict shown in the banner."""
+        with self._lock:
+            if not self._watching(stack, service):
+                return
+            self._rerunning, self._pinned = True, verdict
+            view, _ = self._fold(obs)
+            if view is None:  # nothing new in the read, but the verdict may be
+                view = self._view()
+        self.publish(view)
+
+    def rerun_event(self, stack: str, service: str, ev: Event) -> None:
+        """An engine event the re-run's watcher saw (the timeline drops the repeats)."""
+        with self._lock:
+            view = self._take_event(ev) if self._watching(stack, service) else None
+        if view is not None:
+            self.publish(view)
+
+    def rerun_note(self, stack: str, service: str, text: str, failed: bool = False) -> None:
+        """A step of the re-run: a timeline entry now, and a note in the recording."""
+        with self._lock:
+            if not self._watching(stack, service):
+                return
+            at = self.clock()
+            self._notes.append(Entry(at, RERUN, text, state="failed" if failed else None))
+            if self.tap is not None:
+                self.tap.note(f"rerun: {text}", at)
+            view = self._view()
+        self.publish(view)
+
+    def rerun_ended(self, stack: str, service: str, verdict: Verdict | None) -> None:
+        """The run is over: its verdict stays in the banner until the next deploy (None: the feed's own)."""
+        with self._lock:
+            if not self._watching(stack, service):
+                return
+            self._rerunning, self._pinned = False, verdict
             view = self._view()
         self.publish(view)
 
@@ -187,12 +270,20 @@ class LiveFeed:
         """The view as of now; called under the lock."""
         snapshot = self._builder.snapshot()
         obs = self._builder.classify(self._obs) if self._obs is not None else None
-        verdict = verdict_for(obs, self.recipe, self.expect, snapshot) if obs is not None else None
+        verdict = self._pinned or (verdict_for(obs, self.recipe, self.expect, snapshot) if obs is not None else None)
+        shown = snapshot
+        if self._notes:  # the re-run's steps among the engine's entries, by time
+            shown = replace(snapshot, entries=tuple(heapq.merge(snapshot.entries, self._notes, key=lambda e: e.at)))
+        notes = self.notes
+        if self.tap is not None:
+            self.tap.verdict(verdict, obs.at if obs is not None else None)
+            if self.tap.failure is not None:
+                notes = (*notes, f"recording stopped: {self.tap.failure}")
         return View(
             mode=self._mode, source=self.label, stack=self.stack, service=self.service,
-            observation=obs, timeline=snapshot, attempted=snapshot.attempted_spec, verdict=verdict,
+            observation=obs, timeline=shown, attempted=snapshot.attempted_spec, verdict=verdict,
             recipe=self.recipe, expected_head=expected_head(self.expect, self.recipe),
-            error=self._error, stale_since=self._stale_since, notes=self.notes,
+            error=self._error, stale_since=self._stale_since, notes=notes,
         )
 
     # ---- recipe -------------------------------------------------------------------------
@@ -211,10 +302,19 @@ class LiveFeed:
                 return
             self.notes = notes
             if target is not None:
-                self.recipe, self.recipe_path = target.recipe, target.recipe_path
+                self._set_recipe(target.recipe)
+                self.recipe_path = target.recipe_path
                 self.expect, self.app_env = target.expect, target.app_env
             view = self._view()
         self.publish(view)
+
+    def _set_recipe(self, state: RecipeState | None) -> bool:
+        """Keep `state` as the recording holds it (under the lock); False when nothing changed."""
+        if state is not None and state == self._raw_recipe:
+            return False
+        self._raw_recipe = state
+        self.recipe = self.tap.recipe(state) if self.tap is not None and state is not None else state
+        return True
 
     def reload_recipe(self) -> None:
         """Read the recipe checkout again in the background (git takes tens of milliseconds)."""
@@ -231,9 +331,8 @@ class LiveFeed:
         except RecipeError:
             return  # keep the last good state; the path was readable when the app started
         with self._lock:
-            if gen != self._gen or state == self.recipe:
+            if gen != self._gen or not self._set_recipe(state):
                 return
-            self.recipe = state
             view = self._view()
         self.publish(view)
 

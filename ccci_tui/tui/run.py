@@ -28,6 +28,9 @@ def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TUI: the commit the deploy should run (default: recipe HEAD)")
     parser.add_argument("--write", action="store_true",
                         help="TUI: allow actions that change the swarm (the re-run); read-only without it")
+    parser.add_argument("--record", dest="tui_record", metavar="FILE",
+                        help="TUI: write what the TUI watches (and any re-run's steps) to a recording "
+                        "(.jsonl or .jsonl.gz); needs --stack")
     parser.add_argument("--config", dest="tui_config", metavar="FILE",
                         help="TUI: config file (default: $CCCI_TUI_CONFIG or the user config)")
 
@@ -63,67 +66,40 @@ def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
     from ccci_tui.headless.context import UsageError, resolve_target
     from ccci_tui.sources.swarm import SwarmError, SwarmSource
 
+    stack, service = args.tui_stack, args.tui_service
+    recipe, expect_head = args.tui_recipe, args.tui_expect_head
+    record = getattr(args, "tui_record", None)
+    if record and stack is None:
+        return "--record needs --stack: a recording holds one stack's service"
     try:
         source = SwarmSource()
     except SwarmError as exc:
         return str(exc)
-    stack, service = args.tui_stack, args.tui_service
-    recipe, expect_head = args.tui_recipe, args.tui_expect_head
+    target = None
     if stack is not None:
         try:  # bad input fails here, before the screen is taken over
-            resolve_target(stack, service, recipe, expect_head)
+            target = resolve_target(stack, service, recipe, expect_head)
         except UsageError as exc:
             return str(exc)
 
     def resolver(st: str, sv: str) -> Any:
         return resolve_target(st, sv, recipe, expect_head)
 
+    tap = None
+    if record:
+        from ccci_tui.sources.recording import RecordingError
+        from ccci_tui.tui.recording_tap import FeedRecorder
+
+        try:
+            tap = FeedRecorder.open(record, target, source.label)
+        except RecordingError as exc:
+            return str(exc)
     from ccci_tui.tui.app import create_app
+    from ccci_tui.tui.rerunner import StackRerunner
 
     return create_app(source=source, stack=stack, service=service, resolver=resolver, write=args.write,
-                      rerun=StackRerunner(source, config, recipe) if args.write else None,
+                      rerun=StackRerunner(source, config, recipe) if args.write else None, record=tap,
                       theme=config.theme, poll_interval=config.poll_interval)
-
-
-class StackRerunner:
-    """The re-run behind --write: `upgrade.plan.make_plan`, confirmed on screen, then `execute`."""
-
-    def __init__(self, source: Any, config: Any, recipe: str | None) -> None:
-        self.source, self.config, self.recipe = source, config, recipe
-
-    def plan(self, stack: str, service: str, order: str) -> tuple[str, Any]:
-        import os
-
-        from ccci_tui.sources.abra import AbraError, abra_dir, find_app_env, recipe_dir
-        from ccci_tui.upgrade.plan import PlanError, make_plan
-
-        try:
-            app_env = find_app_env(stack, abra_dir(os.environ))
-        except AbraError:
-            app_env = None
-        recipe = self.recipe
-        if recipe is None and app_env is not None and app_env.recipe:
-            recipe = str(recipe_dir(app_env.recipe, abra_dir(os.environ)))
-        if recipe is None:
-            raise RuntimeError("no recipe: start ccci-tui with --recipe PATH (no app env names one)")
-        try:
-            plan = make_plan(stack, order, recipe, self.source, self.config, app_env=app_env, service=service)
-        except PlanError as exc:
-            raise RuntimeError(str(exc)) from exc
-        return plan.render(), plan
-
-    def run(self, handle: Any, progress: Any) -> str:
-        from ccci_tui.upgrade.run import RerunError, StepReport, execute
-
-        def on_step(r: StepReport) -> None:
-            if r.status != "start":
-                progress(f"{'✓' if r.status == 'done' else '✗'} {r.index}. {r.step.text}")
-
-        try:
-            verdict = execute(handle, self.source, on_step=on_step)
-        except RerunError as exc:
-            raise RuntimeError(str(exc)) from exc
-        return f"{verdict.kind}: {verdict.summary}"
 
 
 def run_tui(args: argparse.Namespace) -> int:
@@ -134,6 +110,10 @@ def run_tui(args: argparse.Namespace) -> int:
         config = _config(args)
     except ConfigError as exc:
         print(f"ccci-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    replaying = getattr(args, "command", None) == "replay" or getattr(args, "demo", False)
+    if replaying and getattr(args, "tui_record", None):
+        print("ccci-tui: --record records the live swarm, not a recording or the demo", file=sys.stderr)
         return EXIT_USAGE
     if getattr(args, "command", None) == "replay":
         path = Path(args.file)
@@ -148,4 +128,6 @@ def run_tui(args: argparse.Namespace) -> int:
         print(f"ccci-tui: {app}", file=sys.stderr)
         return EXIT_USAGE
     app.run()
+    if app.record is not None:
+        print(f"ccci-tui: recorded {app.record.writer.lines} lines to {app.record.path}", file=sys.stderr)
     return app.return_code or 0

@@ -15,6 +15,7 @@ STALE = "stale"
 REPLAY = "replay"
 CONNECTING = "connecting"
 MODES = (LIVE, STALE, REPLAY, CONNECTING)
+RERUN = "rerun"  # timeline entries for the re-run's steps: the TUI's own doing, not the engine's
 
 EMPTY_TIMELINE = Timeline(entries=(), attempted_spec=None, attempted_index=None, statuses=(), first_failure=None)
 

@@ -26,6 +26,7 @@ class EngineProxy:
         self._server.bind(str(self.path))
         self._server.listen(64)
         self._stop = False
+        self._conns: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -48,6 +49,8 @@ class EngineProxy:
             except OSError:
                 client.close()
                 continue
+            with self._lock:
+                self._conns += [client, up]
             threading.Thread(target=self._pipe, args=(client, up, True), daemon=True).start()
             threading.Thread(target=self._pipe, args=(up, client, False), daemon=True).start()
 
@@ -70,6 +73,26 @@ class EngineProxy:
         finally:
             with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> None:
+        """Drop every connection and stop listening: to its clients the daemon is gone."""
+        self._server.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            with contextlib.suppress(OSError):
+                c.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                c.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+    def restore(self) -> None:
+        """Listen again on the same path."""
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(self.path))
+        self._server.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self) -> None:
         self._stop = True

@@ -7,12 +7,16 @@ recording, not the host it was made on.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from textual.pilot import Pilot
 
 from ccci_tui.domain.replay import Recording
 from ccci_tui.tui.app import CcciApp, create_app
-from ccci_tui.tui.screens.rerun import RerunScreen
+from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
+from ccci_tui.upgrade.plan import UpgradePlan
+from tests.support.recipes import BASE_TAG, compose_text
+from tests.support.reference import BASE_SHA, HEAD_SHA
 from tests.tui.support import FIXED_NOW, screen_text, wait_until
 
 SIZES = [(120, 36), (80, 24)]
@@ -45,10 +49,32 @@ async def _task(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+def demo_plan(order: str = "stop-first", stack: str = "discourse_example_org") -> UpgradePlan:
+    """The plan `make_plan` lays out for the demo's stack, built from the same parts with fixed paths
+    (a real plan names a temporary directory and a pid, which a snapshot must not)."""
+    from ccci_tui.domain.compare import service_risks
+    from ccci_tui.domain.compose import load_policy
+    from ccci_tui.domain.stamp import make_stamp
+    from ccci_tui.upgrade.plan import _stack_steps
+    from ccci_tui.upgrade.stack import stamp_overlay
+
+    recipe, workdir = Path("/srv/recipes/discourse"), Path(f"/tmp/ccci-rerun-{stack}-4242")
+    overlay = {side: stamp_overlay(stack, make_stamp(sha, False), order=order)
+               for side, sha in (("base", BASE_SHA), ("head", HEAD_SHA))}
+    head = compose_text("0.9.0+3.5.0", "contention", "3.5.0", reservation="64M")
+    policy = load_policy([("compose.yml@head", head), ("rerun overlay", overlay["head"])], {"STACK_NAME": stack})
+    return UpgradePlan(
+        stack=stack, service="app", order=order, backend="stack", recipe=recipe, base_ref=BASE_TAG,
+        base_sha=BASE_SHA, head_ref="HEAD", head_sha=HEAD_SHA, compose_chain=("compose.yml",), env_file=None,
+        workdir=workdir, steps=_stack_steps(recipe, stack, BASE_SHA, HEAD_SHA, ("compose.yml",), overlay, workdir,
+                                            300.0),
+        risks=tuple(n.message for n in service_risks(policy.services["app"], "head")), env={"STACK_NAME": stack},
+    )
+
+
 async def _rerun(pilot: Pilot) -> None:
-    # the demo is a recording, which is never re-run: the confirmation is shown as --write shows it live
-    pilot.app.push_screen(RerunScreen("stack discourse_example_org, service app: deploy the recipe checkout "
-                                      "(HEAD) again with the update order you pick"))
+    # the demo is a recording, which is never re-run: the confirmation is shown as S shows it live
+    pilot.app.push_screen(ConfirmRerunScreen(demo_plan()))
     await settle(pilot)
 
 

@@ -113,3 +113,73 @@ async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:  # noqa: A
 def screen_text(app) -> str:  # noqa: ANN001
     """What the terminal shows, as plain text."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+# ---- the re-run without a swarm ----------------------------------------------------------------
+
+
+class PlanSwarm:
+    """The swarm as `make_plan` reads it: a manager holding `stack`; reading the service fails, so the
+    base comes from the recipe's tags."""
+
+    label = "unix:///var/run/docker.sock"
+
+    def __init__(self, stack: str, services: tuple[str, ...] = ("app",)) -> None:
+        self.stack, self._services = stack, services
+
+    def require_manager(self) -> None:
+        return None
+
+    def services(self, stack: str) -> tuple[object, ...]:
+        from types import SimpleNamespace
+
+        from ccci_tui.sources.swarm import SwarmError
+
+        if stack != self.stack:
+            raise SwarmError(f"no stack named {stack!r}")
+        return tuple(SimpleNamespace(name=f"{stack}_{s}") for s in self._services)
+
+    def observe(self, stack: str, service: str = "app", at: datetime | None = None) -> Observation:
+        from ccci_tui.sources.swarm import SwarmError
+
+        raise SwarmError("not read while planning in this test")
+
+
+def scripted_execute(script: list[Observation], calls: list[object], head: str):  # noqa: ANN201
+    """`upgrade.run.execute`'s stand-in: reports every step without running git or docker; the head's
+    watch folds `script` the way the race-free watcher does (anchored to a marker at the first read),
+    expecting `head`, the commit the scripted swarm deploys (a throwaway recipe's head is another)."""
+    from dataclasses import replace as dc_replace
+
+    from ccci_tui.domain.diagnose import diagnose
+    from ccci_tui.domain.timeline import TimelineBuilder
+    from ccci_tui.domain.verdict import Expectation
+    from ccci_tui.upgrade.plan import CLEANUP, WAIT, WATCH
+    from ccci_tui.upgrade.run import StepReport
+    from ccci_tui.upgrade.watch import NOT_YET
+
+    def run(plan, source, timeout=300.0, on_step=None, on_observation=None, on_event=None):  # noqa: ANN001, ANN202
+        calls.append(plan)
+        first = script[0]
+        assert first.service is not None
+        expect = Expectation(head=head, head_ref=f"head {plan.head_ref}", marker_taken=True,
+                             marker_index=first.service.index, marker_state="")
+        verdict = None
+        for i, step in enumerate([s for s in plan.steps if s.kind != CLEANUP], 1):
+            on_step(StepReport(i, step, "start"))
+            detail = ""
+            if step.kind in (WAIT, WATCH) and step.side == "head":
+                builder = TimelineBuilder()
+                builder.add_observation(first)
+                for obs in script[1:]:
+                    builder.add_observation(obs)
+                    verdict = diagnose(obs, None, dc_replace(expect, now=obs.at), builder.snapshot())
+                    on_observation(obs, verdict)
+                    if verdict.kind not in NOT_YET:
+                        break
+                detail = f"{verdict.kind}: {verdict.summary}"
+            on_step(StepReport(i, step, "done", detail))
+        assert verdict is not None
+        return verdict
+
+    return run

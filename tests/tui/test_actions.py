@@ -11,7 +11,6 @@ from ccci_tui.sources.swarm import StackSummary
 from ccci_tui.tui.app import create_app
 from ccci_tui.tui.screens.main import MainScreen
 from ccci_tui.tui.screens.picker import PickerScreen
-from ccci_tui.tui.screens.rerun import PlanScreen, RerunScreen
 from tests.tui.support import RECIPE_STATE, FakeSwarm, run_observations, screen_text, wait_until
 
 
@@ -57,14 +56,13 @@ class FakeRerunner:
         self.planned: list[tuple[str, str, str]] = []
         self.ran: list[object] = []
 
-    def plan(self, stack: str, service: str, order: str) -> tuple[str, object]:
+    def plan(self, stack: str, service: str, order: str) -> object:
         self.planned.append((stack, service, order))
-        return f"Re-run the upgrade of {stack} with {order}\nSteps:\n  1. docker stack deploy ...", ("plan", order)
+        raise AssertionError("a read-only app never plans a re-run")
 
-    def run(self, handle: object, progress) -> str:  # noqa: ANN001
-        progress("1. deploy the base: done")
-        self.ran.append(handle)
-        return "converged: the head runs"
+    def run(self, plan: object, *callbacks: object) -> object:
+        self.ran.append(plan)
+        raise AssertionError("a read-only app never re-runs")
 
 
 async def test_read_only_refuses_the_re_run(clock, tmp_path: Path) -> None:  # noqa: ANN001
@@ -84,48 +82,15 @@ async def test_read_only_refuses_the_re_run(clock, tmp_path: Path) -> None:  # n
     assert rerunner.planned == [] and rerunner.ran == []
 
 
-async def test_write_mode_plans_confirms_then_re_runs(clock, tmp_path: Path) -> None:  # noqa: ANN001
-    rerunner = FakeRerunner()
-    app = _live(clock, tmp_path, write=True, rerun=rerunner)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: app.main.view is not None)
-        await pilot.pause(0.2)
-        assert "R Re-run" in screen_text(app).splitlines()[-1]
-        assert "Re-run the upgrade" in [c.title for c in app.get_system_commands(app.screen)]
-        await pilot.press("R")
-        assert isinstance(app.screen, RerunScreen)
-        await pilot.press("escape")  # cancelling changes nothing
-        assert isinstance(app.screen, MainScreen) and rerunner.planned == []
-        await pilot.press("R")
-        await pilot.click("#rerun-go")
-        await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen))
-        assert "docker stack deploy" in screen_text(app) and rerunner.ran == []  # shown, not run
-        await pilot.click("#plan-run")
-        await wait_until(pilot, lambda: rerunner.ran != [])
-        await wait_until(pilot, lambda: any("converged" in str(n.message) for n in app._notifications))
-    assert rerunner.planned == [("research_oom", "app", "stop-first")]
-    assert rerunner.ran == [("plan", "stop-first")]
-
-
-async def test_a_failed_plan_deploys_nothing(clock, tmp_path: Path) -> None:  # noqa: ANN001
-    class Refusing(FakeRerunner):
-        def plan(self, stack: str, service: str, order: str) -> tuple[str, object]:
-            raise RuntimeError("the recipe checkout is dirty")
-
-    rerunner = Refusing()
-    app = _live(clock, tmp_path, write=True, rerun=rerunner)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("R")
-        await pilot.click("#rerun-go")
-        await wait_until(pilot, lambda: any("dirty" in str(n.message) for n in app._notifications))
-        assert isinstance(app.screen, MainScreen) and rerunner.ran == []
-
-
 async def test_a_recording_cannot_be_re_run_even_with_write(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
-    app = _replay(run_c, clock, tmp_path, write=True, rerun=FakeRerunner())
+    rerunner = FakeRerunner()
+    app = _replay(run_c, clock, tmp_path, write=True, rerun=rerunner)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("R")
+        await pilot.press("S", "T")
+        await pilot.pause()
         assert isinstance(app.screen, MainScreen)
+        assert any("not a recording" in str(n.message) for n in app._notifications)
+    assert rerunner.planned == []
 
 
 async def test_every_action_is_in_the_command_palette(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001

@@ -1,72 +1,99 @@
-"""The one action that changes a swarm (only with --write): pick the order, then confirm the exact plan."""
+"""The one action that changes a swarm (only with --write): the exact plan, its risks, and a typed stack name."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, Static
 
 from ccci_tui.tui.format import safe
 
-ORDERS = ("stop-first", "start-first")
+if TYPE_CHECKING:
+    from ccci_tui.upgrade.plan import UpgradePlan
 
 
-class RerunScreen(ModalScreen[str | None]):
-    """Returns the chosen update order, or None when cancelled (the default)."""
+def risk_text(plan: UpgradePlan) -> Text:
+    """The plan's risk notes and warnings, loud; or a line saying there are none."""
+    text = Text()
+    if plan.risks:
+        text.append(f"⚠ Risks of re-running with {plan.order}:\n", style="bold")
+        for risk in plan.risks:
+            text.append("  • ")
+            text.append_text(safe(risk))
+            text.append("\n")
+    else:
+        text.append(f"No risk notes for {plan.order} in the head's compose policy.\n")
+    for warning in plan.warnings:
+        text.append("⚠ ", style="bold")
+        text.append_text(safe(warning, "bold"))
+        text.append("\n")
+    text.rstrip()
+    return text
 
-    BINDINGS = [Binding("escape,q", "dismiss", "Cancel")]
 
-    def __init__(self, plan: str) -> None:
+class ConfirmRerunScreen(ModalScreen[bool]):
+    """The plan verbatim (refs, every command) under its risks; True only once the stack name is typed."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, plan: UpgradePlan) -> None:
         super().__init__()
         self.plan = plan
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="rerun-box", classes="dialog") as box:
-            box.border_title = "Re-run the upgrade (changes the swarm)"
-            text = Text("This redeploys the service:\n", style="bold")
-            text.append_text(safe(self.plan))
-            text.append("\n\nPick the update order to try; the exact commands are shown before anything runs:")
-            yield Static(text)
-            with RadioSet(id="rerun-order"):
-                yield RadioButton("stop-first: if it converges, old and new tasks could not co-reside", value=True)
-                yield RadioButton("start-first: the order the recipe may already use")
+        plan = self.plan
+        with Vertical(id="confirm-box", classes="dialog") as box:
+            box.border_title = f"Re-run {plan.stack} with {plan.order}: this changes the swarm"
+            box.border_subtitle = "nothing has run yet · Esc cancels"
+            risks = Static(risk_text(plan), id="confirm-risks")
+            risks.set_class(bool(plan.risks or plan.warnings), "-risky")
+            yield risks
+            with VerticalScroll(id="confirm-plan"):
+                yield Static(safe(plan.render()), id="confirm-commands")
+            prompt = Text("Type the stack name ")
+            prompt.append_text(safe(plan.stack, "bold"))
+            prompt.append(" to enable Run (Enter runs):")
+            yield Static(prompt, id="confirm-prompt")
+            yield Input(placeholder="stack name", id="confirm-name", compact=True)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Plan the re-run", id="rerun-go", variant="warning", compact=True)
-                yield Button("Cancel", id="rerun-cancel", compact=True, action="screen.dismiss")
+                yield Button(f"Run {plan.order}", id="confirm-run", variant="error", compact=True, disabled=True)
+                yield Button("Cancel", id="confirm-cancel", compact=True)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "rerun-go":
-            index = self.query_one(RadioSet).pressed_index
-            self.dismiss(ORDERS[index if index >= 0 else 0])
+    def on_mount(self) -> None:
+        name = self.query_one("#confirm-name", Input)
+        name.cursor_blink = bool(getattr(self.app, "cursor_blink", True))
+        name.focus()
 
-    async def action_dismiss(self, result: str | None = None) -> None:
-        self.dismiss(result)
+    @property
+    def confirmed(self) -> bool:
+        """The typed text is the stack name, exactly."""
+        return self.query_one("#confirm-name", Input).value == self.plan.stack
 
+    @on(Input.Changed, "#confirm-name")
+    def _typed(self) -> None:
+        self.query_one("#confirm-run", Button).disabled = not self.confirmed
 
-class PlanScreen(ModalScreen[bool]):
-    """The plan verbatim (refs, risks, every command); True only when the operator says run it."""
+    @on(Input.Submitted, "#confirm-name")
+    def _entered(self) -> None:
+        if self.confirmed:
+            self.dismiss(True)
+        else:
+            self.notify(f"Type {self.plan.stack} exactly to run the re-run.", severity="warning", markup=False)
 
-    BINDINGS = [Binding("escape,q", "dismiss", "Cancel")]
-
-    def __init__(self, plan_text: str) -> None:
-        super().__init__()
-        self.plan_text = plan_text
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="plan-box", classes="dialog") as box:
-            box.border_title = "Re-run plan: nothing has run yet"
-            with VerticalScroll(id="plan-body"):
-                yield Static(safe(self.plan_text))
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Run it", id="plan-run", variant="error", compact=True)
-                yield Button("Cancel", id="plan-cancel", compact=True, action="screen.dismiss")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "plan-run":
+    @on(Button.Pressed, "#confirm-run")
+    def _run(self) -> None:
+        if self.confirmed:  # the button is disabled otherwise; checked again all the same
             self.dismiss(True)
 
-    async def action_dismiss(self, result: bool | None = False) -> None:
-        self.dismiss(bool(result))
+    @on(Button.Pressed, "#confirm-cancel")
+    def _cancel_pressed(self) -> None:
+        self.dismiss(False)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -11,7 +11,7 @@ from textual.message import Message
 
 from ccci_tui.domain.timeline import ERROR, EVENT, GONE, SPEC, STATUS, Entry
 from ccci_tui.tui.format import abs_time, deploy_anchors, rel_time, safe
-from ccci_tui.tui.view import View
+from ccci_tui.tui.view import RERUN, View
 from ccci_tui.tui.widgets.synced_table import KeyCell, Row, SyncedTable
 
 COLUMNS = ("", "time", "what", "entry")
@@ -56,8 +56,9 @@ def entry_cells(key: str, e: Entry, anchor: datetime | None, absolute: bool, fut
                 colours: dict[str, str]) -> tuple[Any, ...]:
     """One timeline row: marker, time, kind, text; the future (after a replay cursor) dimmed."""
     base = "dim" if future else ""
-    loud = e.kind in (STATUS, SPEC, GONE, ERROR) or (e.state in _FAILING)
-    colour = colours["error"] if e.state in _FAILING or e.kind in (GONE, ERROR) else colours["accent"]
+    loud = e.kind in (STATUS, SPEC, GONE, ERROR, RERUN) or (e.state in _FAILING)
+    colour = (colours["error"] if e.state in _FAILING or e.kind in (GONE, ERROR)
+              else colours.get("warning", colours["accent"]) if e.kind == RERUN else colours["accent"])
     style = f"{base} {'bold ' + colour if loud and not future else ''}".strip()
     return (
         KeyCell("▶" if current else " ", key, style="bold"),
@@ -115,7 +116,8 @@ class TimelineTable(SyncedTable):
         self._keys = keys
         anchors = deploy_anchors(entries)
         theme = self.app.current_theme
-        colours = {"error": theme.error or "red", "accent": theme.primary or "blue"}
+        colours = {"error": theme.error or "red", "accent": theme.primary or "blue",
+                   "warning": theme.warning or "yellow"}
         rows: list[Row] = []
         cache: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         for i, (key, e, anchor) in enumerate(zip(keys, entries, anchors, strict=True)):

@@ -1,0 +1,250 @@
+"""The app's re-run (only with --write): one key per order, a plan made off the main thread, a typed
+confirmation, then a thread worker whose steps, reads and verdict stream into the live view.
+
+The workers post messages and feed the LiveFeed (thread-safe); only the `on_*` handlers here touch
+the screen. Quitting cancels the run: the step callback raises at the next step and the watcher's
+source reads "gone", so `execute` returns within a poll and its `finally` removes the worktrees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.message import Message
+from textual.worker import get_current_worker
+
+from ccci_tui.tui.rerunner import RerunCancelled, Rerunner
+from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
+
+if TYPE_CHECKING:
+    from ccci_tui.domain.verdict import Verdict
+    from ccci_tui.tui.live_feed import LiveFeed
+    from ccci_tui.upgrade.plan import UpgradePlan
+    from ccci_tui.upgrade.run import StepReport
+
+# key, order: each order has its own key, so what runs is never a radio button away from what was meant
+ORDER_KEYS = (("S", "stop-first"), ("T", "start-first"))
+IDLE, PLANNING, CONFIRMING, RUNNING = "idle", "planning", "confirming", "running"
+REFUSED = "Read-only: re-running the upgrade changes the swarm. Start ccci-tui with --write to allow it."
+_WATCHING = ("wait", "watch")  # upgrade.plan step kinds whose detail is a verdict
+
+
+class RerunPlanned(Message):
+    """From the planning thread: the plan to confirm."""
+
+    def __init__(self, plan: UpgradePlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+
+class RerunRefused(Message):
+    """From the planning thread: the plan could not be made; nothing was deployed."""
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title, self.text = title, text
+
+
+class RerunStepped(Message):
+    """From the run thread: one step started, finished or failed."""
+
+    def __init__(self, plan: UpgradePlan, report: StepReport) -> None:
+        super().__init__()
+        self.plan, self.report = plan, report
+
+
+class RerunEnded(Message):
+    """From the run thread: the head's verdict, or the error that stopped the run (cleanup has run)."""
+
+    def __init__(self, plan: UpgradePlan, verdict: Verdict | None, error: str | None) -> None:
+        super().__init__()
+        self.plan, self.verdict, self.error = plan, verdict, error
+
+
+def step_line(report: StepReport) -> str:
+    """A step as one timeline entry: `3. deploy head 7ae7b0f7 ✓`."""
+    if report.index == 0:
+        return f"interrupted ({report.detail})"
+    line = f"{report.index}. {report.step.text} {'✓' if report.status == 'done' else '✗'}"
+    if report.status == "done" and report.step.kind in _WATCHING and report.detail:
+        line += f" {report.detail.split(':', 1)[0]}"
+    elif report.status != "done" and report.detail:
+        line += f" {report.detail[:300]}"
+    return line
+
+
+class RerunFlow:
+    """Mixed into CcciApp: the re-run actions, workers and handlers (found by name: a plain mixin has no
+    `@on` registry)."""
+
+    write: bool
+    rerun_fn: Rerunner | None
+    rerun_state: str = IDLE
+    live: LiveFeed | None
+    replay: Any
+
+    if TYPE_CHECKING:  # provided by textual.App
+        def notify(self, message: str, **kwargs: Any) -> None: ...
+        def bind(self, keys: str, action: str, **kwargs: Any) -> None: ...
+        def post_message(self, message: Message) -> bool: ...
+        def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
+        workers: Any
+
+    def install_rerun_keys(self) -> None:
+        """S and T (and R) always answer; only with --write are they shown and do they re-run."""
+        for key, order in ORDER_KEYS:
+            description = f"Re-run {order}" if self.write else f"Re-run {order} (needs --write)"
+            self.bind(key, f"rerun('{order}')", description=description, show=self.write)
+        self.bind("R", "rerun", description="Re-run", show=False)
+
+    def rerun_commands(self) -> list[tuple[str, str, Any]]:
+        """Command palette entries: only with --write."""
+        if not self.write:
+            return []
+        return [(f"Re-run the upgrade {order}", f"Redeploy base and head with {order} (key {key}); "
+                 "shows the exact plan first", partial(self.action_rerun, order)) for key, order in ORDER_KEYS]
+
+    def _post(self, message: Message) -> None:
+        with contextlib.suppress(RuntimeError):  # the app has exited meanwhile
+            self.post_message(message)
+
+    # ---- keys ---------------------------------------------------------------------------
+
+    def action_rerun(self, order: str | None = None) -> None:
+        if not self.write:
+            self.notify(REFUSED, title="Refused", severity="error", markup=False)
+            return
+        if order is None:
+            keys = ", ".join(f"{key} {order}" for key, order in ORDER_KEYS)
+            self.notify(f"One key per update order: {keys}.", title="Re-run", markup=False)
+            return
+        blocked = self._rerun_blocked()
+        if blocked:
+            self.notify(blocked, severity="warning", markup=False)
+            return
+        assert self.live is not None and self.rerun_fn is not None
+        self.rerun_state = PLANNING
+        self.notify(f"Planning the {order} re-run of {self.live.stack}: nothing runs before you confirm.",
+                    markup=False)
+        self._plan_rerun(self.rerun_fn, self.live.stack, self.live.service, order)
+
+    def _rerun_blocked(self) -> str | None:
+        if self.replay is not None or self.live is None:
+            return "A re-run needs a live stack, not a recording."
+        if self.rerun_fn is None:
+            return "No recipe known to re-run from: start with --recipe PATH."
+        if self.rerun_state != IDLE:
+            return f"A re-run is {self.rerun_state} already: one at a time."
+        return None
+
+    # ---- plan (thread) ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rerun-plan")
+    def _plan_rerun(self, rerunner: Rerunner, stack: str, service: str, order: str) -> None:
+        from ccci_tui.upgrade.plan import PlanError
+
+        try:
+            plan = rerunner.plan(stack, service, order)
+        except PlanError as exc:
+            self._post(RerunRefused("Re-run refused", f"{exc}; nothing was deployed"))
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure to plan is a message, never a traceback
+            self._post(RerunRefused("Re-run could not be planned",
+                                    f"{type(exc).__name__}: {exc}; nothing was deployed"))
+            return
+        if not get_current_worker().is_cancelled:
+            self._post(RerunPlanned(plan))
+
+    def on_rerun_refused(self, message: RerunRefused) -> None:
+        self.rerun_state = IDLE
+        self.notify(message.text, title=message.title, severity="error", markup=False, timeout=15)
+
+    def on_rerun_planned(self, message: RerunPlanned) -> None:
+        plan, live = message.plan, self.live
+        if live is None or (live.stack, live.service) != (plan.stack, plan.service):
+            self.rerun_state = IDLE
+            self.notify("The watched stack changed while planning: nothing was deployed.", markup=False)
+            return
+        self.rerun_state = CONFIRMING
+        self.push_screen(ConfirmRerunScreen(plan), partial(self._rerun_confirmed, plan))
+
+    def _rerun_confirmed(self, plan: UpgradePlan, go: bool | None) -> None:
+        live, rerunner = self.live, self.rerun_fn
+        if not go or live is None or rerunner is None:
+            self.rerun_state = IDLE
+            self.notify("Cancelled: nothing was deployed.", markup=False)
+            return
+        self.rerun_state = RUNNING
+        base = f"base {plan.base_ref} ({plan.base_sha[:8]})" if plan.base_sha else "no base (head only)"
+        live.rerun_note(plan.stack, plan.service,
+                        f"started: {plan.order}, {base}, head {plan.head_ref} ({plan.head_sha[:8]})")
+        self.notify(f"Re-running {plan.stack} with {plan.order}: each step shows in the timeline.",
+                    title="Re-run", markup=False)
+        self._run_rerun(rerunner, plan, live)
+
+    # ---- run (thread) -------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rerun")
+    def _run_rerun(self, rerunner: Rerunner, plan: UpgradePlan, feed: LiveFeed) -> None:
+        worker = get_current_worker()
+        stack, service = plan.stack, plan.service
+
+        def on_step(report: StepReport) -> None:
+            if worker.is_cancelled:
+                if report.status == "start":
+                    raise RerunCancelled  # between steps: `execute` cleans up on the way out
+                return
+            self._post(RerunStepped(plan, report))
+
+        def on_observation(obs: Any, verdict: Verdict) -> None:
+            if not worker.is_cancelled:
+                feed.rerun_observed(stack, service, obs, verdict)
+
+        def on_event(ev: Any) -> None:
+            if not worker.is_cancelled:
+                feed.rerun_event(stack, service, ev)
+
+        try:
+            verdict = rerunner.run(plan, on_step, on_observation, on_event, lambda: worker.is_cancelled)
+        except RerunCancelled:
+            return
+        except Exception as exc:  # noqa: BLE001 - a failed step is shown; `execute` has cleaned up
+            if not worker.is_cancelled:
+                self._post(RerunEnded(plan, None, str(exc)))
+            return
+        if not worker.is_cancelled:
+            self._post(RerunEnded(plan, verdict, None))
+
+    def on_rerun_stepped(self, message: RerunStepped) -> None:
+        report, plan = message.report, message.plan
+        if report.status != "start" and self.live is not None:
+            self.live.rerun_note(plan.stack, plan.service, step_line(report), failed=report.status != "done")
+
+    def on_rerun_ended(self, message: RerunEnded) -> None:
+        plan, verdict = message.plan, message.verdict
+        self.rerun_state = IDLE
+        if self.live is not None:
+            if verdict is not None:
+                self.live.rerun_note(plan.stack, plan.service, f"ended: {verdict.kind}",
+                                     failed=verdict.severity == "error")
+            else:
+                self.live.rerun_note(plan.stack, plan.service, f"failed: {message.error}", failed=True)
+            self.live.rerun_ended(plan.stack, plan.service, verdict)
+        if verdict is not None:
+            self.notify(f"{verdict.kind}: {verdict.summary}", title=f"Re-run with {plan.order} finished",
+                        severity="error" if verdict.severity == "error" else "information", markup=False,
+                        timeout=15)
+        else:
+            self.notify(f"{message.error}. The temporary worktrees were removed.", title="Re-run failed",
+                        severity="error", markup=False, timeout=15)
+
+    def stop_rerun(self) -> None:
+        """On quit: cancel the run (its cleanup still runs) and say so in the timeline and the recording."""
+        if self.rerun_state == RUNNING and self.live is not None:
+            self.live.rerun_note(self.live.stack, self.live.service,
+                                 "interrupted: ccci-tui quit; the temporary worktrees are removed", failed=True)
+        self.workers.cancel_group(self, "rerun")
+        self.workers.cancel_group(self, "rerun-plan")
