@@ -87,11 +87,17 @@ class LiveWatch:
             except SwarmError as exc:
                 self._error(str(exc))
                 backoff = min(backoff * 2, 10.0)  # the daemon is away: retry, but gently
+            except Exception as exc:  # noqa: BLE001 - a watch that dies silently shows stale state as live
+                self._error(f"reading {self.stack}_{self.service} failed: {type(exc).__name__}: {exc}")
+                backoff = min(backoff * 2, 10.0)
             else:
                 backoff = self.poll_interval
                 self.latest = obs
                 if not self._stop.is_set():
-                    self.on_observation(obs)
+                    try:
+                        self.on_observation(obs)
+                    except Exception as exc:  # noqa: BLE001 - the consumer's bug must not end the watch
+                        self._error(f"handling an observation failed: {type(exc).__name__}: {exc}")
             self._wake.wait(backoff)
 
     def _memory_loop(self) -> None:

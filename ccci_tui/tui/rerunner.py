@@ -59,6 +59,8 @@ class CancellableSource:
         return getattr(self._source, name)
 
     def observe(self, stack: str, service: str = "app", *args: Any, **kwargs: Any) -> Observation:
+        if self._cancelled():
+            return Observation(at=datetime.now(UTC), service=None, error=CANCELLED)
         return self._source.observe(stack, service, *args, **kwargs)  # type: ignore[no-any-return]
 
 
