@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccci_tui.domain.compose import ComposePolicy, Field, ServicePolicy
+from ccci_tui.domain.redact import redact_text, redact_value
 
 _DURATION_KEYS = frozenset({"delay", "monitor", "interval", "timeout", "start_period"})
 
@@ -39,9 +40,16 @@ class Difference:
     def to_dict(self) -> dict[str, Any]:
         return {
             "service": self.service, "path": self.path, "change": self.change,
-            "base": _jsonable(self.base), "head": _jsonable(self.head),
+            "base": _shown(self.path, self.base), "head": _shown(self.path, self.head),
             "base_explicit": self.base_explicit, "head_explicit": self.head_explicit,
         }
+
+
+def _shown(path: str, value: Any) -> Any:
+    """A value for JSON: as is, unless it is (or holds) a secret."""
+    if isinstance(value, str) and format_value(path, value) != value:
+        return format_value(path, value)
+    return _jsonable(value)
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,14 @@ def format_bytes(size: int) -> str:
 
 
 def format_value(path: str, value: Any) -> str:
-    """A flattened policy value as text; durations and byte sizes in compose units."""
+    """A flattened policy value as text; durations and byte sizes in compose units; secrets masked."""
+    text = _format_value(path, value)
+    if path.startswith("labels."):
+        return redact_value(path.removeprefix("labels."), text)
+    return redact_text(text)
+
+
+def _format_value(path: str, value: Any) -> str:
     if value is None:
         return "unset"
     if isinstance(value, bool):

@@ -39,8 +39,8 @@ def looks_secret_value(value: str) -> bool:
 
 
 def redact_value(key: str, value: str) -> str:
-    """The value to show for `key`."""
-    return MASK if is_secret_key(key) or looks_secret_value(value) else value
+    """The value to show for `key`: masked for a secret key, else with any secret inside it masked."""
+    return MASK if is_secret_key(key) or looks_secret_value(value) else redact_text(value)
 
 
 def redact_mapping(mapping: Mapping[str, str]) -> dict[str, str]:

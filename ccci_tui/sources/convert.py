@@ -19,6 +19,7 @@ from ccci_tui.domain.model import (
     UpdateStatus,
     template_fingerprint,
 )
+from ccci_tui.domain.redact import redact_mapping
 from ccci_tui.domain.times import from_nanos, nanos_to_seconds, parse_engine_time
 
 STACK_LABEL = "com.docker.stack.namespace"
@@ -64,7 +65,8 @@ def spec_summary(spec: object) -> SpecSummary:
     replicated = _dict(mode.get("Replicated"))
     is_global = "Global" in mode
     return SpecSummary(
-        labels=dict(_dict(spec.get("Labels"))),
+        # masked here, at the source: no later screen, timeline, recording or report can show them
+        labels=redact_mapping({str(k): str(v) for k, v in _dict(spec.get("Labels")).items()}),
         image=str(container.get("Image", "")),
         template_fp=template_fingerprint(template),
         update_config=update_policy(spec.get("UpdateConfig")),

@@ -94,15 +94,26 @@ class RerunFlow:
         workers: Any
 
     def install_rerun_keys(self) -> None:
-        """S and T (and R) always answer; only with --write are they shown and do they re-run."""
+        """S and T (and R) answer on every screen, so without --write they explain the refusal.
+
+        The footer shows them from the main screen's bindings (`rerun_order`, early in the footer so
+        80 columns show them), which `check_action` enables only with --write on a live stack.
+        """
         for key, order in ORDER_KEYS:
-            description = f"Re-run {order}" if self.write else f"Re-run {order} (needs --write)"
-            self.bind(key, f"rerun('{order}')", description=description, show=self.write)
+            self.bind(key, f"rerun('{order}')", description=f"Re-run {order}", show=False)
         self.bind("R", "rerun", description="Re-run", show=False)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rerun_order":
+            return self.write and self.replay is None
+        return super().check_action(action, parameters)  # type: ignore[misc, no-any-return]
+
+    def action_rerun_order(self, order: str) -> None:
+        self.action_rerun(order)
+
     def rerun_commands(self) -> list[tuple[str, str, Any]]:
-        """Command palette entries: only with --write."""
-        if not self.write:
+        """Command palette entries: only with --write, on a live stack."""
+        if not self.write or self.replay is not None:
             return []
         return [(f"Re-run the upgrade {order}", f"Redeploy base and head with {order} (key {key}); "
                  "shows the exact plan first", partial(self.action_rerun, order)) for key, order in ORDER_KEYS]

@@ -80,7 +80,7 @@ def compose_text(
                 "healthcheck": {
                     "test": ["CMD", "test", "-f", "/tmp/ok"],
                     "interval": "1s",
-                    "timeout": "1s",
+                    "timeout": "3s",  # exec under a loaded engine can take over 1 s
                     "retries": 3,
                     "start_period": "1s",
                 },

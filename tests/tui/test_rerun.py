@@ -71,6 +71,13 @@ def _text(screen: ConfirmRerunScreen, selector: str) -> str:
     return content.plain if hasattr(content, "plain") else str(content)
 
 
+def _shown(app, selector: str) -> str:  # noqa: ANN001
+    """What the terminal shows inside one widget, its wrapped lines joined (border glyphs dropped)."""
+    region = app.screen.query_one(selector).content_region
+    lines = screen_text(app).splitlines()[region.y:region.bottom]
+    return " ".join(" ".join(line[region.x:region.right] for line in lines).split())
+
+
 def _notes(app) -> str:  # noqa: ANN001
     return "\n".join(str(n.message) for n in app._notifications)
 
@@ -126,8 +133,8 @@ async def test_each_order_key_confirms_its_own_plan_with_commands_and_risks(cloc
             assert deploy in shown
             assert f"worktree add --detach {plan.workdir}/head {recipe.head}" in shown
             # the risks, up front
-            risks = _text(screen, "#confirm-risks")
-            assert plan.risks and all(r in " ".join(risks.split()) for r in plan.risks)
+            risks = _shown(app, "#confirm-risks")
+            assert plan.risks and all(r in risks for r in plan.risks), risks
             assert screen.query_one("#confirm-risks").has_class("-risky")
             await pilot.press("escape")
             await pilot.pause()

@@ -103,3 +103,11 @@ def test_memory_in_use_cgroup_v1_and_v2():
     assert convert.memory_in_use(v1) == 20938752  # the figure `docker stats` showed (reference stats probe)
     assert convert.memory_in_use(v2) == 4000
     assert convert.memory_in_use({"memory_stats": {}}) is None
+
+
+def test_secret_labels_are_masked_at_the_source():
+    spec = convert.spec_summary({"Labels": {"coop-cloud.s.smtp_password": "hunter2", "note": "TOKEN=abc123",
+                                            "coop-cloud.s.chaos-version": "7ae7b0f7+U"}})
+    assert spec.labels["coop-cloud.s.smtp_password"] == "<redacted>"
+    assert spec.labels["note"] == "TOKEN=<redacted>"
+    assert spec.labels["coop-cloud.s.chaos-version"] == "7ae7b0f7+U"

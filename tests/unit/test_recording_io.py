@@ -138,14 +138,14 @@ HEADER = json.dumps({"format": "ccci-recording", "version": 1, "tool_version": "
 
 @pytest.mark.parametrize("name,data,message", [
     ("empty.jsonl", b"", "empty file"),
-    ("blank.jsonl.gz", gzip.compress(b""), "empty file"),
+    ("blank.jsonl.gz", gzip.compress(b"", mtime=0), "empty file"),
     ("text.jsonl", b"hello world\n", "line 1: not JSON"),
     ("array.jsonl", b"[1, 2]\n", "format 'list' is not 'ccci-recording'"),
     ("other.jsonl", b'{"format": "asciicast", "version": 2}\n', "format 'asciicast' is not 'ccci-recording'"),
     ("future.jsonl", HEADER.replace(b'"version": 1', b'"version": 2') + b"\n", "version 2 is not supported"),
     ("nostack.jsonl", HEADER.replace(b', "stack": "s"', b"") + b"\n", "bad header: Header: field 'stack' is missing"),
     ("badgzip.jsonl.gz", b"\x1f\x8b\x08\x00garbage-not-deflate", "corrupt gzip data"),
-])
+], ids=lambda value: value if isinstance(value, str) and value.endswith((".jsonl", ".gz")) else "")
 def test_unreadable_files_raise_one_clear_error_naming_the_file(tmp_path, name, data, message):
     path = make(tmp_path / name, data)
     with pytest.raises(RecordingError, match=message) as err:

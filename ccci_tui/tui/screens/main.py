@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Tab, Tabs
 
 from ccci_tui.tui.replay_feed import ReplayFeed
+from ccci_tui.tui.rerun_flow import ORDER_KEYS
 from ccci_tui.tui.screens.evidence import EvidenceScreen, TaskScreen
 from ccci_tui.tui.view import View
 from ccci_tui.tui.widgets.recipe_pane import RecipePane
@@ -36,6 +37,8 @@ class MainScreen(Screen[None]):
     # Footer order: what matters most first, so 80 columns still show it.
     BINDINGS = [
         Binding("v", "evidence", "Evidence"),
+        # shown only with --write, live (the app's check_action); the app's own S/T explain the refusal
+        *(Binding(key, f"app.rerun_order('{order}')", f"Re-run {order}") for key, order in ORDER_KEYS),
         Binding("n", "replay_next", "Next"),
         Binding("p", "replay_prev", "Prev"),
         Binding("space", "replay_play", "Play"),

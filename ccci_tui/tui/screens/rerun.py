@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,23 +19,20 @@ if TYPE_CHECKING:
     from ccci_tui.upgrade.plan import UpgradePlan
 
 
-def risk_text(plan: UpgradePlan) -> Text:
-    """The plan's risk notes and warnings, loud; or a line saying there are none."""
-    text = Text()
+def risk_text(plan: UpgradePlan) -> Table:
+    """The plan's risk notes and warnings as a hanging list, loud; or a line saying there are none."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1)
     if plan.risks:
-        text.append(f"⚠ Risks of re-running with {plan.order}:\n", style="bold")
+        grid.add_row("⚠", Text(f"Risks of re-running with {plan.order}:", style="bold"))
         for risk in plan.risks:
-            text.append("  • ")
-            text.append_text(safe(risk))
-            text.append("\n")
+            grid.add_row("•", safe(risk))
     else:
-        text.append(f"No risk notes for {plan.order} in the head's compose policy.\n")
+        grid.add_row("", Text(f"No risk notes for {plan.order} in the head's compose policy."))
     for warning in plan.warnings:
-        text.append("⚠ ", style="bold")
-        text.append_text(safe(warning, "bold"))
-        text.append("\n")
-    text.rstrip()
-    return text
+        grid.add_row("⚠", safe(warning, "bold"))
+    return grid
 
 
 class ConfirmRerunScreen(ModalScreen[bool]):
@@ -56,11 +54,12 @@ class ConfirmRerunScreen(ModalScreen[bool]):
             yield risks
             with VerticalScroll(id="confirm-plan"):
                 yield Static(safe(plan.render()), id="confirm-commands")
-            prompt = Text("Type the stack name ")
-            prompt.append_text(safe(plan.stack, "bold"))
-            prompt.append(" to enable Run (Enter runs):")
-            yield Static(prompt, id="confirm-prompt")
-            yield Input(placeholder="stack name", id="confirm-name", compact=True)
+            with Horizontal(id="confirm-typed"):
+                prompt = Text("Type ")
+                prompt.append_text(safe(plan.stack, "bold"))
+                prompt.append(" to enable Run: ")
+                yield Static(prompt, id="confirm-prompt")
+                yield Input(placeholder="the stack name; Enter runs", id="confirm-name", compact=True)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"Run {plan.order}", id="confirm-run", variant="error", compact=True, disabled=True)
                 yield Button("Cancel", id="confirm-cancel", compact=True)
