@@ -267,7 +267,7 @@ class LiveFeed:
         self.publish(view)
 
     def _view(self) -> View:
-        """The view as of now; called under the lock."""
+        """The view as of now (a changed verdict goes to the recording too); called under the lock."""
         snapshot = self._builder.snapshot()
         obs = self._builder.classify(self._obs) if self._obs is not None else None
         verdict = self._pinned or (verdict_for(obs, self.recipe, self.expect, snapshot) if obs is not None else None)

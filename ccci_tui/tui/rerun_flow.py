@@ -129,7 +129,7 @@ class RerunFlow:
             self.notify(REFUSED, title="Refused", severity="error", markup=False)
             return
         if order is None:
-            keys = ", ".join(f"{key} {order}" for key, order in ORDER_KEYS)
+            keys = ", ".join(f"{key} {each}" for key, each in ORDER_KEYS)
             self.notify(f"One key per update order: {keys}.", title="Re-run", markup=False)
             return
         blocked = self._rerun_blocked()

@@ -118,6 +118,9 @@ async def test_each_order_key_confirms_its_own_plan_with_commands_and_risks(cloc
         assert "S Re-run stop-first" in footer and "T Re-run start-first" in footer
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Re-run the upgrade stop-first" in titles and "Re-run the upgrade start-first" in titles
+        await pilot.press("R")  # no order named: the two keys are pointed out, nothing is planned
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen) and "S stop-first, T start-first" in _notes(app)
 
         seen: dict[str, UpgradePlan] = {}
         for key, order in (("S", "stop-first"), ("T", "start-first")):
