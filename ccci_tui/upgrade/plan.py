@@ -105,7 +105,10 @@ def _base_default(recipe: RecipeSource, source: SwarmSource, stack: str, service
             stamps.append(parse_stamp(svc.previous_spec.label(stamp_key(stack))))
     for stamp in stamps:
         if stamp.ok and stamp.sha and not stamp.matches(head_sha):
-            tags = recipe.tags_at(stamp.sha)
+            try:
+                tags = recipe.tags_at(stamp.sha)
+            except RecipeError:
+                tags = ()  # a commit this checkout does not have: fall back below
             if tags:
                 return tags[0]
     version = app_env.version if app_env is not None else None

@@ -78,6 +78,10 @@ def _shown(app, selector: str) -> str:  # noqa: ANN001
     return " ".join(" ".join(line[region.x:region.right] for line in lines).split())
 
 
+def _footer(app) -> str:  # noqa: ANN001
+    return screen_text(app).splitlines()[-1]
+
+
 def _notes(app) -> str:  # noqa: ANN001
     return "\n".join(str(n.message) for n in app._notifications)
 
@@ -97,9 +101,8 @@ async def test_without_write_the_order_keys_refuse(clock, tmp_path: Path, recipe
     calls: list[object] = []
     app = _app(clock, tmp_path, _rerunner(recipe.path, calls), write=False)
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: app.main.view is not None)
-        await pilot.pause(0.1)
-        assert "Re-run" not in screen_text(app).splitlines()[-1]
+        await wait_until(pilot, lambda: "e Export" in _footer(app))  # drawn (slow under load)
+        assert "Re-run" not in _footer(app)
         assert not [c.title for c in app.get_system_commands(app.screen) if "Re-run" in c.title]
         await pilot.press("S", "T", "R")
         await pilot.pause(0.3)
@@ -112,9 +115,8 @@ async def test_each_order_key_confirms_its_own_plan_with_commands_and_risks(cloc
     calls: list[object] = []
     app = _app(clock, tmp_path, _rerunner(recipe.path, calls))
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: app.main.view is not None)
-        await pilot.pause(0.1)
-        footer = screen_text(app).splitlines()[-1]
+        await wait_until(pilot, lambda: "e Export" in _footer(app))  # drawn (slow under load)
+        footer = _footer(app)
         assert "S Re-run stop-first" in footer and "T Re-run start-first" in footer
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Re-run the upgrade stop-first" in titles and "Re-run the upgrade start-first" in titles
