@@ -18,7 +18,7 @@ demo: $(STAMP)
 # The whole suite: brings the lab swarm up first (live tests skip without one unless CCCI_REQUIRE_SWARM=1).
 test: $(STAMP)
 	@scripts/swarm-lab up || { [ -z "$$CCCI_REQUIRE_SWARM" ] || exit 1; echo "swarm-lab: unavailable, live tests will skip"; }
-	$(BIN)/python -m pytest -n 3 --dist load -m "not serial"
+	$(BIN)/python -m pytest -n 3 --dist worksteal -m "not serial"
 	$(BIN)/python -m pytest -m serial
 
 test-fast: $(STAMP)

@@ -81,18 +81,38 @@ class Swarm:
         raise AssertionError(f"timed out after {timeout}s; last UpdateStatus: {svc.get('UpdateStatus')}")
 
     def remove_all(self) -> None:
+        """Remove the stacks now; their volumes go at the end of the session, once the containers
+        are gone (waiting here would cost every live test the stop grace of its tasks)."""
         for stack in self.stacks:
             subprocess.run(["docker", "stack", "rm", stack], capture_output=True, timeout=60, check=False)
+        REMOVED_STACKS.extend(self.stacks)
+        self.client.close()
+
+
+REMOVED_STACKS: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the volumes of every stack this session removed, after their containers went."""
+    if not REMOVED_STACKS:
+        return
+    import docker
+
+    client = docker.from_env(timeout=30)
+    try:
         deadline = time.monotonic() + 60
-        for stack in self.stacks:
+        for stack in REMOVED_STACKS:
             label = f"com.docker.stack.namespace={stack}"
             # the low-level list: the high-level one inspects each container and races their removal
-            while time.monotonic() < deadline and self.client.api.containers(all=True, filters={"label": label}):
+            while time.monotonic() < deadline and client.api.containers(all=True, filters={"label": label}):
                 time.sleep(0.3)
-            for vol in self.client.volumes.list(filters={"label": label}):
+            for vol in (client.api.volumes(filters={"label": label}) or {}).get("Volumes") or []:
                 with contextlib.suppress(Exception):  # best effort: a leftover volume harms nothing
-                    vol.remove(force=True)
-        self.client.close()
+                    client.api.remove_volume(vol["Name"], force=True)
+    except Exception:  # noqa: BLE001 - cleanup must never fail the run
+        pass
+    finally:
+        client.close()
 
 
 @pytest.fixture
