@@ -10,6 +10,7 @@ from rich.text import Text
 from ccci_tui.domain.model import RecipeState, SpecSummary, UpdatePolicy
 from ccci_tui.domain.redact import redact_text
 from ccci_tui.domain.stamp import parse_stamp
+from ccci_tui.domain.text import printable
 from ccci_tui.domain.timeline import SPEC, Entry
 
 SEVERITY_GLYPH = {"ok": "✔", "info": "…", "error": "✖"}
@@ -17,8 +18,8 @@ BAR_WIDTH = 8
 
 
 def safe(text: object, style: str = "") -> Text:
-    """External text as plain Text (never markup), secrets masked."""
-    return Text(redact_text(str(text)), style=style)
+    """External text as plain Text (never markup), secrets masked, control characters made visible."""
+    return Text(printable(redact_text(str(text)), limit=20000, newlines=True), style=style)
 
 
 def short(sha: str | None, n: int = 8) -> str:

@@ -52,3 +52,29 @@ def test_diagnose_and_wait_over_ssh(ssh_lab, swarm, recipe_repo):
     doc = json.loads(proc.stdout)
     assert (proc.returncode, doc["verdict"]["kind"]) == (1, "swarm-rollback"), proc.stderr
     assert any("attempted spec" in e["text"] for e in doc["verdict"]["evidence"])
+
+
+async def test_tui_over_ssh(ssh_lab, swarm, recipe_repo, monkeypatch):
+    import asyncio
+
+    from ccci_tui.headless.context import resolve_target
+    from ccci_tui.sources.swarm import SwarmSource
+    from ccci_tui.tui.app import create_app
+    from tests.tui.support import screen_text
+
+    recipe = recipe_repo(head_script="base")
+    stack = swarm.new_stack()
+    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
+    swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
+    app = create_app(source=SwarmSource(SSH_HOST), stack=stack, service="app", cursor_blink=False,
+                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path)))
+    async with app.run_test(size=(120, 36)) as pilot:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while app.main.view is None or app.main.view.verdict is None:
+            assert loop.time() < deadline, "no verdict over ssh within 60 s"
+            await asyncio.sleep(0.2)
+        await pilot.pause()
+        text = screen_text(app)
+        assert SSH_HOST in text and "LIVE" in text
+        assert app.main.view.verdict.kind == "stamp-mismatch"  # the base runs; the recipe HEAD is the head

@@ -185,3 +185,24 @@ def test_create_app_needs_exactly_one_source(run_c: Recording) -> None:
     with pytest.raises(ValueError):
         create_app(recording=run_c, source=FakeSwarm([]))
     _ = Record  # the recording helpers build records directly
+
+
+async def test_escapes_bidi_bad_bytes_and_huge_lines_show_literally(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001,E501
+    hostile = "\x1b[2J\x1b]0;pwned\x07 bidi \u202egnp.exe bad \udcff " + "x" * 30000
+    recipe = replace(RECIPE_STATE, head_subject=hostile)
+    records = []
+    for r in run_c.records:
+        if r.kind == RECIPE:
+            r = replace(r, value=recipe)
+        elif isinstance(r.value, Observation) and r.value.tasks:
+            tasks = tuple(replace(t, err=hostile) if t.state == "failed" else t for t in r.value.tasks)
+            r = replace(r, value=replace(r.value, tasks=tasks))
+        records.append(r)
+    app = _replay(Recording(run_c.header, tuple(records)), clock, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")  # the evidence screen shows the task error in full
+        await pilot.pause()
+        text = screen_text(app)
+        assert "\\x1b[2J" in text or "\\x1b" in text
+        assert "\x1b" not in text and "\u202e" not in text and "\udcff" not in text

@@ -1,0 +1,55 @@
+"""The TUI with the daemon stopped and back, watched through a logging proxy (runs in the serial phase)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ccci_tui.headless.context import resolve_target
+from ccci_tui.sources.swarm import SwarmSource
+from ccci_tui.tui.app import create_app
+from ccci_tui.tui.view import LIVE, STALE
+from ccci_tui.upgrade.stack import deploy_recipe
+from tests.live.test_zz_daemon_faults import controllable_daemon, start_dockerd, stop_dockerd  # noqa: F401
+from tests.support.proxy import EngineProxy
+from tests.support.recipes import BASE_TAG
+from tests.tui.support import screen_text
+
+pytestmark = [pytest.mark.live, pytest.mark.serial]
+
+
+async def test_tui_goes_stale_stays_up_recovers_and_never_writes(controllable_daemon, swarm, recipe_repo):  # noqa: F811
+    recipe = recipe_repo(head_script="base")
+    stack = swarm.new_stack()
+    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
+    swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
+    proxy = EngineProxy()
+    app = create_app(source=SwarmSource(proxy.url), stack=stack, service="app", cursor_blink=False,
+                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path)))
+
+    async def until(mode: str, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while app.main.view is None or app.main.view.mode != mode:
+            assert loop.time() < deadline, f"never {mode}; last: {app.main.view and app.main.view.mode}"
+            await asyncio.sleep(0.2)
+
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(LIVE, 60)
+            verdict = app.main.view.verdict
+            await asyncio.to_thread(stop_dockerd)
+            await until(STALE, 60)
+            await pilot.pause()
+            assert "STALE" in screen_text(app)
+            assert app.main.view.verdict == verdict  # the last good observation stays on screen
+            assert app.is_running
+            await asyncio.to_thread(start_dockerd)
+            await until(LIVE, 90)
+            await pilot.press("R", "S", "T")  # the re-run keys without --write: refused, nothing sent
+            await pilot.pause()
+    finally:
+        proxy.close()
+    assert len(proxy.requests) > 5
+    assert proxy.writes() == [], proxy.writes()
