@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.support builds the recipes the lab upgrades
 
+from tests.support.lab import lab_problem  # noqa: E402, F401 - after the path set-up; bench/__main__ uses it
+
 STACK_PREFIX = "ccci-b"
 STACK_LABEL = "com.docker.stack.namespace"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -24,30 +26,6 @@ CLEANUP_TIMEOUT = 90.0
 
 class BenchError(RuntimeError):
     """A benchmark could not run; the message says which step failed and why."""
-
-
-def lab_problem() -> str | None:
-    """None when the lab swarm is usable, else one line saying why not."""
-    from tests.support.recipes import LAB_IMAGE
-
-    try:
-        import docker
-
-        client = docker.from_env(timeout=10)
-        info = client.info()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no lab"
-        return f"no Docker daemon reachable ({type(exc).__name__}: {exc}); run scripts/swarm-lab up"
-    try:
-        swarm = info.get("Swarm") or {}
-        if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
-            return "the Docker daemon is not a swarm manager; run scripts/swarm-lab up"
-        try:
-            client.images.get(LAB_IMAGE)
-        except Exception:  # noqa: BLE001
-            return f"image {LAB_IMAGE} missing; run scripts/swarm-lab up"
-        return None
-    finally:
-        client.close()
 
 
 class Lab:

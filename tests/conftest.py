@@ -13,29 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.recipes import LAB_IMAGE, Recipe, build_recipe
+from tests.support.lab import lab_problem
+from tests.support.recipes import Recipe, build_recipe
 
 REFERENCE = Path(__file__).parent / "fixtures" / "swarm-lab"
 
 
-@cache
-def lab_problem() -> str | None:
-    """None when the lab swarm is usable, else one line saying why not."""
-    try:
-        import docker
-
-        client = docker.from_env(timeout=10)
-        info = client.info()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no lab"
-        return f"no Docker daemon reachable ({type(exc).__name__}); run scripts/swarm-lab up as root"
-    swarm = info.get("Swarm") or {}
-    if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
-        return "the Docker daemon is not a swarm manager; run scripts/swarm-lab up"
-    try:
-        client.images.get(LAB_IMAGE)
-    except Exception:  # noqa: BLE001
-        return f"image {LAB_IMAGE} missing; run scripts/swarm-lab up"
-    return None
+lab_problem = cache(lab_problem)  # asked once per session (and per xdist worker)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

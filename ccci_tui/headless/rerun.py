@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from ccci_tui.config import ConfigError, load_config
 from ccci_tui.headless.context import UsageError
 from ccci_tui.headless.render import emit
-from ccci_tui.sources.abra import AbraError, abra_dir, find_app_env, recipe_dir
 from ccci_tui.sources.swarm import SwarmSource
-from ccci_tui.upgrade.plan import PlanError, UpgradePlan, make_plan
+from ccci_tui.upgrade.plan import PlanError, UpgradePlan, locate, make_plan
 from ccci_tui.upgrade.run import RerunError, StepReport, execute
 
 
@@ -35,17 +33,10 @@ def run_rerun(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
-    app_env = None
-    if not args.env_file:
-        try:
-            app_env = find_app_env(args.stack, abra_dir(os.environ))
-        except AbraError as exc:
-            raise UsageError(str(exc)) from exc
-    recipe = args.recipe
-    if recipe is None and app_env is not None and app_env.recipe:
-        recipe = str(recipe_dir(app_env.recipe, abra_dir(os.environ)))
-    if recipe is None:
-        raise UsageError("no recipe: pass --recipe PATH (no app env names one)")
+    try:
+        app_env, recipe = locate(args.stack, args.recipe, use_app_env=not args.env_file)
+    except PlanError as exc:
+        raise UsageError(str(exc)) from exc
     source = SwarmSource()
     try:
         plan = make_plan(args.stack, args.order, recipe, source, config, base=args.base, head=args.head,

@@ -6,7 +6,6 @@ stand-ins with the same two methods through `create_app(rerun=...)`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -73,18 +72,9 @@ class StackRerunner:
         self._execute = execute
 
     def plan(self, stack: str, service: str, order: str) -> UpgradePlan:
-        from ccci_tui.sources.abra import AbraError, abra_dir, find_app_env, recipe_dir
-        from ccci_tui.upgrade.plan import PlanError, make_plan
+        from ccci_tui.upgrade.plan import locate, make_plan
 
-        try:
-            app_env = find_app_env(stack, abra_dir(os.environ))
-        except AbraError as exc:
-            raise PlanError(str(exc)) from exc
-        recipe = self.recipe
-        if recipe is None and app_env is not None and app_env.recipe:
-            recipe = str(recipe_dir(app_env.recipe, abra_dir(os.environ)))
-        if recipe is None:
-            raise PlanError("no recipe to re-run from: start ccci-tui with --recipe PATH (no app env names one)")
+        app_env, recipe = locate(stack, self.recipe)
         return make_plan(stack, order, recipe, self.source, self.config, app_env=app_env, service=service,
                          timeout=self.timeout)
 

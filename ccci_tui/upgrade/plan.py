@@ -91,6 +91,23 @@ class UpgradePlan:
         return redact_text("\n".join(lines))
 
 
+def locate(stack: str, recipe: str | None, use_app_env: bool = True) -> tuple[AppEnv | None, str]:
+    """The app env abra keeps for `stack` (unless told not to look) and the recipe to re-run from."""
+    from ccci_tui.sources.abra import abra_dir, find_app_env, recipe_dir
+
+    app_env = None
+    if use_app_env:
+        try:
+            app_env = find_app_env(stack, abra_dir(os.environ))
+        except AbraError as exc:
+            raise PlanError(str(exc)) from exc
+    if recipe is None and app_env is not None and app_env.recipe:
+        recipe = str(recipe_dir(app_env.recipe, abra_dir(os.environ)))
+    if recipe is None:
+        raise PlanError("no recipe to re-run from: pass --recipe PATH (no app env names one)")
+    return app_env, recipe
+
+
 def _base_default(recipe: RecipeSource, source: SwarmSource, stack: str, service: str,
                   app_env: AppEnv | None, head_sha: str) -> str:
     """The tag the base stamp or the app env version names, else the newest tag before head."""
