@@ -1,0 +1,142 @@
+"""Compose syntax: errors, Go durations, byte sizes, `${VAR}` interpolation and docker's -c merge rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_MAX_NS = 2**63 - 1  # Go's time.Duration and go-units both stop at int64
+_BARE_SECONDS = "a bare number, read as seconds; docker stack deploy wants a unit such as 5s"
+
+class ComposeError(ValueError):
+    """A compose file or value is unusable; the message names the file and the key path."""
+
+    def __init__(self, problem: str, file: str = "", path: str = "") -> None:
+        self.problem, self.file, self.path = problem, file, path
+        super().__init__(": ".join(p for p in (file, path, problem) if p))
+
+    def located(self, file: str, path: str) -> ComposeError:
+        """The same error with a file and key path, keeping any location it already has."""
+        return ComposeError(self.problem, self.file or file, self.path or path)
+
+
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_UNIT_NS = {"ns": 1, "us": 10**3, "\u00b5s": 10**3, "\u03bcs": 10**3, "ms": 10**6,
+            "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds in a Go duration ("1m30s", "500ms"); a bare number is read as seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ComposeError(f"{value!r} is not a duration")
+    if isinstance(value, str):
+        text = value.strip()
+        ns = 0.0
+        if text != "0":
+            pos = 0
+            for m in _DURATION_PART.finditer(text):
+                if m.start() != pos:
+                    break
+                ns += float(m.group(1)) * _UNIT_NS[m.group(2)]
+                pos = m.end()
+            if pos == 0 or pos != len(text):
+                raise ComposeError(f"{value!r} is not a duration (expected e.g. 5s, 1m30s, 500ms)")
+        seconds = ns / 1e9
+    elif isinstance(value, int) and abs(value) > _MAX_NS:
+        seconds = float("inf")  # float() of a huge int raises instead of saturating
+    else:
+        seconds = float(value)
+    if seconds != seconds or seconds < 0 or seconds * 1e9 > _MAX_NS:
+        raise ComposeError(f"{value!r} is not a duration between 0 and 292 years")
+    return seconds
+
+
+_BYTES = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?([kmgtp])?i?b?", re.IGNORECASE)
+_BYTE_UNITS = {"k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def parse_bytes(value: object) -> int:
+    """Bytes in a compose size ("32M", "1.5G", "512m", plain int); units are powers of 1024."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ComposeError(f"{value!r} is not a byte size")
+    if isinstance(value, int):
+        size = value
+    else:
+        m = _BYTES.fullmatch(value.strip())
+        if m is None:
+            raise ComposeError(f"{value!r} is not a byte size (expected e.g. 32M, 1g, 512m)")
+        unit = m.group(2)
+        scaled = float(m.group(1)) * 1024 ** (_BYTE_UNITS[unit.lower()] if unit else 0)
+        size = int(scaled) if scaled <= _MAX_NS else _MAX_NS + 1
+    if not 0 <= size <= _MAX_NS:
+        raise ComposeError(f"{value!r} is not a byte size between 0 and 8 EiB")
+    return size
+
+
+_TEMPLATE = re.compile(
+    r"\$(?:(?P<escaped>\$)|(?P<named>[_a-zA-Z][_a-zA-Z0-9]*)"
+    r"|\{(?P<braced>[_a-zA-Z][_a-zA-Z0-9]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|(?P<invalid>))"
+)
+
+
+def interpolate(text: str, env: Mapping[str, str], unset: set[str] | None = None) -> str:
+    """Substitute `${VAR}`, `$VAR`, `${VAR:-d}`, `${VAR-d}`, `${VAR:?e}`, `${VAR?e}`, `$$`."""
+    # As docker/cli's template package: an unset plain variable becomes "" (docker warns; we
+    # collect it in `unset`) and a default is taken literally, never interpolated again.
+
+    def substitute(m: re.Match[str]) -> str:
+        if m.group("escaped"):
+            return "$"
+        name = m.group("named") or m.group("braced")
+        if name is None:
+            raise ComposeError(f"invalid interpolation format in {text!r}")
+        op, arg, value = m.group("op"), m.group("arg") or "", env.get(name)
+        missing = value is None or (op is not None and op.startswith(":") and value == "")
+        if op in (":-", "-"):
+            return arg if missing else str(value)
+        if op in (":?", "?") and missing:
+            raise ComposeError(f"required variable {name} is missing a value: {arg}")
+        if value is None and unset is not None:
+            unset.add(name)
+        return value or ""
+
+    return _TEMPLATE.sub(substitute, text)
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _interpolate_tree(node: Any, env: Mapping[str, str], path: str, unset: set[str]) -> Any:
+    if isinstance(node, str):
+        try:
+            return interpolate(node, env, unset)
+        except ComposeError as exc:
+            raise exc.located("", path) from None
+    if isinstance(node, dict):
+        return {k: _interpolate_tree(v, env, _join(path, k), unset) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate_tree(v, env, f"{path}[{i}]", unset) for i, v in enumerate(node)]
+    return node
+
+
+def _as_mapping(value: Any, what: str) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ComposeError(f"expected a mapping, got {type(value).__name__}", path=what)
+    return value
+
+
+def _key_value_list(value: Any, path: str) -> Any:
+    """List form `KEY=value` (or bare `KEY`) -> mapping, so overlays merge by key as docker does."""
+    if not isinstance(value, list):
+        return value
+    out: dict[str, Any] = {}
+    for item in value:
+        if not isinstance(item, str | int | float):
+            raise ComposeError(f"list entry {item!r} is not KEY=value", path=path)
+        key, sep, val = str(item).partition("=")
+        out[key] = val if sep else None
+    return out
