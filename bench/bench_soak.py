@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.bench_tui_first_paint import spawn
 from bench.bench_tui_idle_cpu import BASELINE_LOOP
-from bench.common import STACK_LABEL, BenchError, Lab, fmt, table, wait_until
+from bench.common import BenchError, Lab, deploy_tiny_stack, fmt, table
 
 NAME = "soak"
 SERVICES = 100
@@ -39,24 +39,6 @@ def usage(pid: int) -> dict[str, float]:
     }
 
 
-def _deploy(lab: Lab, tmp: Path) -> str:
-    from bench.bench_api_calls import compose_text
-    from ccci_tui.upgrade.stack import stack_deploy
-
-    stack = lab.new_stack("soak")
-    (tmp / "compose.yml").write_text(compose_text(SERVICES))
-    stack_deploy(stack, [tmp / "compose.yml"], {}, cwd=tmp)
-
-    def running() -> bool:
-        ids = {s["ID"] for s in lab.client.api.services(filters={"label": f"{STACK_LABEL}={stack}"})}
-        tasks = lab.client.api.tasks(filters={"desired-state": "running"})
-        return len({t["ServiceID"] for t in tasks if t["ServiceID"] in ids and t["Status"]["State"] == "running"}) \
-            == SERVICES
-
-    wait_until(f"{SERVICES} services running", running, timeout=600, interval=2.0)
-    return stack
-
-
 def run(args: Any) -> dict[str, Any]:
     duration = QUICK_S if getattr(args, "quick", False) else FULL_S
     exe = Path(sys.executable).parent / "ccci-tui"
@@ -64,7 +46,7 @@ def run(args: Any) -> dict[str, Any]:
     updates = 0
     with tempfile.TemporaryDirectory(prefix="ccci-soak-") as tmp, Lab() as lab:
         print(f"  deploy {SERVICES} services ...", flush=True)
-        stack = _deploy(lab, Path(tmp))
+        stack = deploy_tiny_stack(lab, Path(tmp), SERVICES, "soak")
         names = [f"{stack}_s{i:02d}" for i in range(SERVICES)]
         tui = spawn([str(exe), "--stack", stack, "--service", "s00"], needle=b"LIVE")
         loop = spawn([sys.executable, "-c", BASELINE_LOOP, *names])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_tui_first_paint import spawn
-from bench.common import STACK_LABEL, BenchError, Lab, fmt, ratio, table, wait_until
+from bench.common import BenchError, Lab, deploy_tiny_stack, fmt, ratio, table
 
 NAME = "tui_idle_cpu"
 SERVICES = 50
@@ -51,25 +51,6 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _deploy(lab: Lab, tmp: Path) -> str:
-    from bench.bench_api_calls import compose_text
-    from ccci_tui.upgrade.stack import stack_deploy
-
-    stack = lab.new_stack("tui")
-    compose = tmp / "compose.yml"
-    compose.write_text(compose_text(SERVICES))
-    stack_deploy(stack, [compose], {}, cwd=tmp)
-
-    def running() -> bool:
-        ids = {s["ID"] for s in lab.client.api.services(filters={"label": f"{STACK_LABEL}={stack}"})}
-        tasks = lab.client.api.tasks(filters={"desired-state": "running"})
-        up = {t["ServiceID"] for t in tasks if t["ServiceID"] in ids and t["Status"]["State"] == "running"}
-        return len(up) == SERVICES
-
-    wait_until(f"{SERVICES} services of {stack} running", running, timeout=240, interval=1.0)
-    return stack
-
-
 def run(args: Any) -> dict[str, Any]:
     window = QUICK_WINDOW_S if getattr(args, "quick", False) else FULL_WINDOW_S
     exe = Path(sys.executable).parent / "ccci-tui"
@@ -77,7 +58,7 @@ def run(args: Any) -> dict[str, Any]:
         raise BenchError(f"{exe} not found: install the package (make demo) first")
     with tempfile.TemporaryDirectory(prefix="ccci-bench-") as tmp, Lab() as lab:
         print(f"  deploy a stack of {SERVICES} services and wait for them to run ...", flush=True)
-        stack = _deploy(lab, Path(tmp))
+        stack = deploy_tiny_stack(lab, Path(tmp), SERVICES, "tui", timeout=240)
         names = [f"{stack}_s{i:02d}" for i in range(SERVICES)]
         tui = spawn([str(exe), "--stack", stack, "--service", "s00"], needle=b"LIVE")
         loop = spawn([sys.executable, "-c", BASELINE_LOOP, *names])

@@ -85,6 +85,25 @@ class Lab:
             return False
 
 
+def deploy_tiny_stack(lab: Lab, tmp: Path, services: int, tag: str, timeout: float = 600.0) -> str:
+    """Deploy `services` one-replica busybox services (bench_api_calls' compose) and wait until all run."""
+    from bench.bench_api_calls import compose_text
+    from ccci_tui.upgrade.stack import stack_deploy
+
+    stack = lab.new_stack(tag)
+    (tmp / "compose.yml").write_text(compose_text(services))
+    stack_deploy(stack, [tmp / "compose.yml"], {}, cwd=tmp)
+
+    def running() -> bool:
+        ids = {s["ID"] for s in lab.client.api.services(filters={"label": f"{STACK_LABEL}={stack}"})}
+        tasks = lab.client.api.tasks(filters={"desired-state": "running"})
+        up = {t["ServiceID"] for t in tasks if t["ServiceID"] in ids and t["Status"]["State"] == "running"}
+        return len(up) == services
+
+    wait_until(f"{services} services of {stack} running", running, timeout=timeout, interval=1.0)
+    return stack
+
+
 def wait_until(what: str, predicate: Callable[[], bool], timeout: float, interval: float = 0.25) -> None:
     """Poll `predicate` until it holds; BenchError naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
