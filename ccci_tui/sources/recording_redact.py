@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Any
 
 from ccci_tui.domain.codec import Tree, encode
 from ccci_tui.domain.model import Observation, SpecSummary, TaskState
-from ccci_tui.domain.redact import MASK, is_secret_key, redact_mapping, redact_text
+from ccci_tui.domain.redact import redact_mapping, redact_text
 
 # Keys whose string values are identifiers, times or fixed vocabulary: no secret can hide there,
 # and skipping them keeps the recorder cheap.
@@ -21,23 +20,9 @@ _PLAIN_KEYS = frozenset({
 _MAPPING_KEYS = frozenset({"labels", "attributes", "env"})
 
 
-# HTTP credentials in free text (a healthcheck's curl, an error message): `redact_text` masks
-# `Authorization:` but not the token after the scheme word.
-_HTTP_CREDENTIALS = re.compile(r"\b(Bearer|Basic|Token|Digest)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
-# `KEY=value` right after other text (`failed: DB_PASSWORD=x`): `redact_text` may take the text
-# before it as the key and the whole assignment as the value, so assignments get a second look.
-_ENV_ASSIGN = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z_][A-Za-z0-9_.\-]*)=([^\s,;\"']+)")
-
-
-def _mask_assignment(m: re.Match[str]) -> str:
-    return f"{m[1]}={MASK}" if is_secret_key(m[1]) and m[2] != MASK else m[0]
-
-
 @lru_cache(maxsize=16384)
 def _text(value: str) -> str:
-    out = redact_text(value)
-    out = _HTTP_CREDENTIALS.sub(lambda m: f"{m[1]}{m[2]}{MASK}", out)
-    return _ENV_ASSIGN.sub(_mask_assignment, out) if "=" in out else out
+    return redact_text(value)  # cached: a watch records the same strings over and over
 
 
 def redact_tree(tree: Any, key: str = "") -> Any:
