@@ -25,6 +25,9 @@ Resolver = Callable[[str, str], Any]
 # UpdateStatus states whose verdict reads the clock ("updating for 12 s"): publish every read then.
 _TICKING = frozenset({UPDATING, ROLLBACK_STARTED})
 _NOTES_KEPT = 200
+# A live watch may run for days: the screen keeps the newest entries (each costs ~15 KB with its
+# rendered row, measured by bench/bench_soak.py); a recording keeps everything.
+LIVE_ENTRIES_KEPT = 1000
 
 
 def _utcnow() -> datetime:
@@ -101,7 +104,7 @@ class LiveFeed:
         return str(getattr(self.source, "label", "docker"))
 
     def _reset(self) -> None:
-        self._builder = TimelineBuilder()
+        self._builder = TimelineBuilder(maxlen=LIVE_ENTRIES_KEPT)
         self._obs: Observation | None = None
         self._mode = CONNECTING
         self._error: str | None = None
