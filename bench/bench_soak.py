@@ -82,8 +82,9 @@ def run(args: Any) -> dict[str, Any]:
     first, last = samples[0], samples[-1]
     growth = {side: {k: last[side][k] - first[side][k] for k in ("rss_mb", "threads", "fds")}
               for side in ("tui", "baseline")}
-    # "does not grow": the second half never exceeds what the first two minutes already had
-    early, late = samples[:2], samples[len(samples) // 2:]
+    # "does not grow": the second half never exceeds what the first half already had (a read in
+    # flight holds one more socket, so single samples flicker by one either way)
+    early, late = samples[: len(samples) // 2], samples[len(samples) // 2:]
     passed = {
         "rss": growth["tui"]["rss_mb"] < RSS_TARGET_MB,
         "threads": max(s["tui"]["threads"] for s in late) <= max(s["tui"]["threads"] for s in early),
