@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+
+from ccci_tui.domain.model import Observation
 
 CONVERGED = "converged"
 IN_PROGRESS = "in-progress"
@@ -94,3 +96,16 @@ class Expectation:
     marker_taken: bool = False
     intent: str | None = None  # the app env's TYPE/RECIPE version, e.g. "7ae7b0f7+U" or "0.7.0+3.3.1"
     now: datetime | None = None
+
+
+def anchored(expect: Expectation, index: int | None, started_at: datetime | None, state: str | None) -> Expectation:
+    """`expect` with the deploy marker: the Version.Index and UpdateStatus read before the redeploy."""
+    return replace(expect, marker_taken=True, marker_index=index, marker_started_at=started_at,
+                   marker_state=state or "")
+
+
+def anchored_to(expect: Expectation, before: Observation) -> Expectation:
+    """`expect` anchored to an observation taken just before the redeploy."""
+    svc = before.service
+    st = svc.update_status if svc else None
+    return anchored(expect, svc.index if svc else 0, st.started_at if st else None, st.state if st else None)

@@ -12,7 +12,7 @@ from typing import Any
 from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import Observation
 from ccci_tui.domain.times import parse_engine_time
-from ccci_tui.domain.verdict import Expectation
+from ccci_tui.domain.verdict import Expectation, anchored, anchored_to
 from ccci_tui.headless.context import Target, UsageError, resolve_target
 from ccci_tui.headless.render import emit
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
@@ -69,13 +69,10 @@ def run_diagnose(args: argparse.Namespace) -> int:
 
 
 def _marker(obs: Observation) -> dict[str, Any]:
-    svc = obs.service
-    st = svc.update_status if svc else None
-    return {
-        "index": svc.index if svc else 0,
-        "started_at": st.started_at.isoformat() if st and st.started_at else None,
-        "state": st.state if st else None,
-    }
+    marker = anchored_to(Expectation(), obs)
+    started = marker.marker_started_at
+    return {"index": marker.marker_index, "started_at": started.isoformat() if started else None,
+            "state": marker.marker_state or None}
 
 
 def run_mark(args: argparse.Namespace) -> int:
@@ -93,14 +90,6 @@ def run_mark(args: argparse.Namespace) -> int:
     return 0
 
 
-def _expectation(base: Expectation, marker: dict[str, Any]) -> Expectation:
-    return Expectation(
-        head=base.head, head_ref=base.head_ref, intent=base.intent, marker_taken=True,
-        marker_index=marker["index"], marker_started_at=parse_engine_time(marker.get("started_at")),
-        marker_state=marker.get("state") or "",
-    )
-
-
 def run_wait(args: argparse.Namespace) -> int:
     """`ccci-tui wait STACK [-- DEPLOY...]`: take the marker, deploy, watch until a terminal verdict."""
     if args.deploy and args.since_index is not None:
@@ -111,7 +100,7 @@ def run_wait(args: argparse.Namespace) -> int:
     source = _source(args)
     if args.deploy:
         try:
-            marker = _marker(source.observe(args.stack, args.service))
+            expect = anchored_to(target.expect, source.observe(args.stack, args.service))
         except SwarmError as exc:
             raise UsageError(str(exc)) from exc
         try:  # its output goes to stderr: stdout carries only the verdict (JSON stays parseable)
@@ -121,13 +110,12 @@ def run_wait(args: argparse.Namespace) -> int:
         if proc.returncode != 0:
             raise UsageError(f"the deploy command exited with {proc.returncode}: {' '.join(args.deploy)}")
     else:
-        marker = {"index": args.since_index, "started_at": args.since_started_at, "state": None}
-    expect = _expectation(target.expect, marker)
+        expect = anchored(target.expect, args.since_index, parse_engine_time(args.since_started_at), None)
     try:
         verdict = watch_until_terminal(source, target, expect, args.timeout, on_error=_warn)
     except WatchTimeout as exc:
         raise UsageError(str(exc)) from exc
-    emit(verdict, args.format, {**_context(target, source), "marker_index": marker["index"]}, target.notes)
+    emit(verdict, args.format, {**_context(target, source), "marker_index": expect.marker_index}, target.notes)
     return verdict.exit_code
 
 

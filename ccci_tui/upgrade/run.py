@@ -8,11 +8,10 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.model import Event, Observation
-from ccci_tui.domain.verdict import Expectation, Verdict
+from ccci_tui.domain.verdict import Expectation, Verdict, anchored_to
 from ccci_tui.headless.context import Target
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
 from ccci_tui.upgrade.plan import CLEANUP, DEPLOY, GIT, WAIT, WATCH, WRITE, Step, UpgradePlan
@@ -36,14 +35,11 @@ class StepReport:
     detail: str = ""
 
 
-def _marker(source: SwarmSource, plan: UpgradePlan) -> dict[str, Any]:
+def _before(source: SwarmSource, plan: UpgradePlan) -> Observation:
     try:
-        svc = source.observe(plan.stack, plan.service).service
+        return source.observe(plan.stack, plan.service)
     except SwarmError as exc:
         raise RerunError(f"cannot read {plan.stack}_{plan.service} before deploying: {exc}") from exc
-    st = svc.update_status if svc else None
-    return {"index": svc.index if svc else 0, "started_at": st.started_at if st else None,
-            "state": st.state if st else ""}
 
 
 def _run(step: Step, env: dict[str, str] | None) -> str:
@@ -69,7 +65,7 @@ def execute(
 ) -> Verdict:
     """Run every step of `plan` in order and return the head's verdict."""
     report = on_step or (lambda r: None)
-    marker: dict[str, Any] = {}
+    before: Observation | None = None
     verdict: Verdict | None = None
     deploy_env = {**os.environ, **plan.env}
     main = [s for s in plan.steps if s.kind != CLEANUP]
@@ -85,14 +81,13 @@ def execute(
                 step.path.parent.mkdir(parents=True, exist_ok=True)
                 step.path.write_text(step.content)
             elif step.kind == DEPLOY:
-                marker = _marker(source, plan)  # read before the write: the watch anchors on it
+                before = _before(source, plan)  # read before the write: the watch anchors on it
                 detail = _run(step, deploy_env)
             elif step.kind in (WAIT, WATCH):
                 sha = plan.head_sha if step.side == "head" else plan.base_sha
                 ref = plan.head_ref if step.side == "head" else plan.base_ref
-                expect = Expectation(head=sha, head_ref=f"{step.side} {ref}", marker_taken=True,
-                                     marker_index=marker.get("index"), marker_started_at=marker.get("started_at"),
-                                     marker_state=marker.get("state"))
+                assert before is not None  # a deploy step always comes first
+                expect = anchored_to(Expectation(head=sha, head_ref=f"{step.side} {ref}"), before)
                 target = Target(plan.stack, plan.service, None, plan.recipe, None, expect)
                 try:
                     verdict = watch_until_terminal(source, target, expect, timeout,
