@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.model import Event, Observation
-from ccci_tui.domain.verdict import Expectation, Verdict, anchored_to
+from ccci_tui.domain.verdict import Expectation, Verdict, anchored, anchored_to
 from ccci_tui.headless.context import Target
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
 from ccci_tui.upgrade.plan import CLEANUP, DEPLOY, GIT, WAIT, WATCH, WRITE, Step, UpgradePlan
@@ -86,8 +86,9 @@ def execute(
             elif step.kind in (WAIT, WATCH):
                 sha = plan.head_sha if step.side == "head" else plan.base_sha
                 ref = plan.head_ref if step.side == "head" else plan.base_ref
-                assert before is not None  # a deploy step always comes first
-                expect = anchored_to(Expectation(head=sha, head_ref=f"{step.side} {ref}"), before)
+                expect = Expectation(head=sha, head_ref=f"{step.side} {ref}")
+                # anchored to the read before the deploy; a plan without one watches unanchored
+                expect = anchored_to(expect, before) if before else anchored(expect, None, None, None)
                 target = Target(plan.stack, plan.service, None, plan.recipe, None, expect)
                 try:
                     verdict = watch_until_terminal(source, target, expect, timeout,
