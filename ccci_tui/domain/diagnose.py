@@ -27,6 +27,7 @@ from ccci_tui.domain.model import (
     SpecSummary,
     TaskState,
     UpdatePolicy,
+    mark_attempted,
 )
 from ccci_tui.domain.stamp import Stamp, parse_stamp, stamp_key, version_key
 from ccci_tui.domain.timeline import Timeline
@@ -284,7 +285,7 @@ def diagnose(
     ctx = _Ctx(
         svc=svc, stack=svc.stack, stamp=parse_stamp(svc.spec.label(stamp_key(svc.stack))),
         expected=expected, expected_from=expected_from, recipe=recipe, expect=expect, timeline=timeline,
-        tasks=fl.classify(obs, attempted), now=expect.now or obs.at, attempted=attempted,
+        tasks=mark_attempted(obs, attempted).tasks, now=expect.now or obs.at, attempted=attempted,
     )
     return _by_status(ctx)
 

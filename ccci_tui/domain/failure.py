@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from ccci_tui.domain.model import (
@@ -11,7 +11,6 @@ from ccci_tui.domain.model import (
     ROLE_CURRENT,
     ROLE_OTHER,
     Observation,
-    SpecSummary,
     TaskState,
     UpdateStatus,
 )
@@ -31,17 +30,6 @@ class Failure:
     exit_code: int | None
     running_for_s: float | None  # from RUNNING to the failure; None when it never ran
     failed_at: datetime | None
-
-
-def classify(obs: Observation, attempted: SpecSummary | None) -> tuple[TaskState, ...]:
-    """Tasks with role `attempted` where their spec is the attempted spec and no longer on the service."""
-    if attempted is None:
-        return obs.tasks
-    fp = attempted.template_fp
-    return tuple(
-        replace(t, role=ROLE_ATTEMPTED) if t.role == ROLE_OTHER and t.spec_fp == fp else t
-        for t in obs.tasks
-    )
 
 
 def _exit_code(task: TaskState) -> int | None:

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -252,3 +252,14 @@ def spec_brief(spec: SpecSummary) -> str:
     keys = sorted(k for k in spec.labels if not k.startswith("com.docker.stack."))
     shown = [f"{label_display_name(k)} {spec.labels[k]}" for k in keys[:4]]
     return ", ".join(shown + ([f"template {spec.template_fp}"] if spec.template_fp else []))
+
+
+def mark_attempted(obs: Observation, attempted: SpecSummary | None) -> Observation:
+    """`obs` with the attempted spec's tasks (role "other" at the source) marked "attempted"."""
+    fp = attempted.template_fp if attempted is not None else ""
+    if not fp or not any(t.role == ROLE_OTHER and t.spec_fp == fp for t in obs.tasks):
+        return obs
+    tasks = tuple(
+        replace(t, role=ROLE_ATTEMPTED) if t.role == ROLE_OTHER and t.spec_fp == fp else t for t in obs.tasks
+    )
+    return replace(obs, tasks=tasks)

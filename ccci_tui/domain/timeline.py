@@ -9,8 +9,6 @@ from datetime import datetime, timedelta
 
 from ccci_tui.domain.model import (
     COMPLETED,
-    ROLE_ATTEMPTED,
-    ROLE_OTHER,
     ROLLBACK_COMPLETED,
     ROLLBACK_STARTED,
     UPDATING,
@@ -21,6 +19,7 @@ from ccci_tui.domain.model import (
     TaskState,
     UpdateStatus,
     describe_spec_change,
+    mark_attempted,
     same_spec,
     spec_brief,
 )
@@ -220,14 +219,7 @@ class TimelineBuilder:
 
     def classify(self, obs: Observation) -> Observation:
         """`obs` with the attempted spec's tasks (role "other" at the source) marked "attempted"."""
-        fp = self._attempted.template_fp if self._attempted is not None else ""
-        if not fp or not any(t.role == ROLE_OTHER and t.spec_fp == fp for t in obs.tasks):
-            return obs
-        tasks = tuple(
-            replace(t, role=ROLE_ATTEMPTED) if t.role == ROLE_OTHER and t.spec_fp == fp else t
-            for t in obs.tasks
-        )
-        return replace(obs, tasks=tasks)
+        return mark_attempted(obs, self._attempted)
 
     # ---- bookkeeping --------------------------------------------------------------------
 
