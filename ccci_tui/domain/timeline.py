@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 
 from ccci_tui.domain.model import (
-    COMPLETED,
-    ROLLBACK_COMPLETED,
     ROLLBACK_STARTED,
     UPDATING,
     Event,
@@ -17,128 +15,46 @@ from ccci_tui.domain.model import (
     ServiceState,
     SpecSummary,
     TaskState,
-    UpdateStatus,
     describe_spec_change,
     mark_attempted,
     same_spec,
     spec_brief,
 )
+from ccci_tui.domain.timeline_entries import (
+    ERROR,
+    EVENT,
+    GONE,
+    SPEC,
+    STATUS,
+    TASK,
+    Entry,
+    Timeline,
+    _Fact,
+    _insert,
+    _remember,
+    _same_write,
+    _status_text,
+    _status_time,
+    _swap,
+    _task_head,
+)
 
-STATUS = "status"
-SPEC = "spec"
-TASK = "task"
-EVENT = "event"
-GONE = "gone"
-ERROR = "error"
+__all__ = [
+    "ERROR", "EVENT", "GONE", "SPEC", "STATUS", "TASK", "Entry", "Timeline", "TimelineBuilder", "build_timeline",
+]
 
 # UpdateStatus de-duplication: one entry per (state, write). A service event pins its write
 # exactly (its time is the service's UpdatedAt); a poll that first shows a state pins it to
 # (previous poll's UpdatedAt, its own UpdatedAt]. An event matches any known write of the same
 # state whose window holds its time; a poll matches only event-made ones (polls are diffed against
 # the previous poll already). The first source makes the entry; a poll confirming an event's entry
-# adds its Message in place. The slack absorbs float rounding of `timeNano`; two writes of one
-# state are always far more than 1 ms apart. Other repeats: tasks are diffed on state, desired
-# state, err and exit code; oom once per container; health on change; replayed events once.
-_SLACK = timedelta(milliseconds=1)
+# adds its Message in place. The slack (timeline_entries._SLACK) absorbs float rounding of
+# `timeNano`; two writes of one state are always far more than 1 ms apart. Other repeats: tasks are
+# diffed on state, desired state, err and exit code; oom once per container; health on change;
+# replayed events once.
 _FACTS_KEPT = 64
 _EVENTS_KEPT = 1024
-_CONTAINERS_KEPT = 256
 _FAILED = frozenset({"failed", "rejected"})
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One line of the timeline, at engine time when known, else at observation time."""
-
-    at: datetime
-    kind: str  # status | spec | task | event | gone | error
-    text: str
-    task_id: str | None = None
-    # status: the new UpdateStatus.State ("" = absent); task: the task state; event: the action
-    state: str | None = None
-    role: str | None = None  # task: current/previous/attempted/other
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """A snapshot: entries by time, the attempted spec, the status history and the first failure."""
-
-    entries: tuple[Entry, ...]
-    attempted_spec: SpecSummary | None
-    attempted_index: int | None
-    statuses: tuple[Entry, ...]
-    first_failure: Entry | None
-
-
-@dataclass
-class _Fact:
-    """A status write as far as it is known: its state and the window (lo, hi] it happened in."""
-
-    state: str
-    lo: datetime | None
-    hi: datetime
-    polled: bool
-    old: str | None
-    message: str
-    entry: Entry | None
-
-
-def _same_write(fact: _Fact, lo: datetime | None, hi: datetime) -> bool:
-    starts = [t for t in (fact.lo, lo) if t is not None]
-    return not starts or max(starts) < min(fact.hi, hi) + _SLACK
-
-
-def _status_text(old: str | None, new: str, message: str) -> str:
-    if old is None:
-        head = f"UpdateStatus {new or 'absent'} when first seen"
-    else:
-        head = f"UpdateStatus {old or 'absent'} -> {new or 'absent'}"
-    if not new:
-        return f"{head} (cleared by a spec write)"
-    return f"{head}: {message}" if message else head
-
-
-def _status_time(st: UpdateStatus | None, svc: ServiceState, fallback: datetime) -> datetime:
-    if st is not None and st.state == UPDATING and st.started_at is not None:
-        return st.started_at
-    if st is not None and st.state in (COMPLETED, ROLLBACK_COMPLETED) and st.completed_at:
-        return st.completed_at
-    return svc.updated_at or fallback
-
-
-def _task_head(t: TaskState) -> str:
-    slot = f" slot {t.slot}" if t.slot is not None else ""
-    return f"task {t.id[:12]}{slot} ({t.role})"
-
-
-def _insert(dq: deque[Entry], entry: Entry) -> None:
-    """Insert by time, after equal times; O(distance from the end): entries come nearly sorted."""
-    i = len(dq)
-    while i > 0 and dq[i - 1].at > entry.at:
-        i -= 1
-    if i == len(dq):
-        dq.append(entry)  # a full deque drops its oldest entry itself
-        return
-    if dq.maxlen is not None and len(dq) == dq.maxlen:
-        if i == 0:
-            return  # older than everything kept: a bounded timeline has already let it go
-        dq.popleft()
-        i -= 1
-    dq.insert(i, entry)
-
-
-def _remember(cache: OrderedDict[str, str], key: str, value: str) -> None:
-    cache[key] = value
-    cache.move_to_end(key)
-    if len(cache) > _CONTAINERS_KEPT:
-        cache.popitem(last=False)
-
-
-def _swap(dq: deque[Entry], old: Entry, new: Entry) -> None:
-    for i in range(len(dq) - 1, -1, -1):
-        if dq[i] is old:
-            dq[i] = new
-            return
 
 
 class TimelineBuilder:
