@@ -7,15 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import yaml
-
 from ccci_tui.domain.compose_syntax import (
     _BARE_SECONDS,
     ComposeError,
     _as_mapping,
-    _interpolate_tree,
     _join,
-    _key_value_list,
+    _load_file,
     interpolate,  # noqa: F401 - part of this module's interface (tests, callers)
     parse_bytes,
     parse_duration,
@@ -25,8 +22,6 @@ from ccci_tui.domain.model import UpdatePolicy
 T = TypeVar("T")
 
 DEFAULT_CHAIN = ("compose.yml",)
-# docker/cli interpolates only these top-level sections; `x-` extensions stay literal.
-_INTERPOLATED = ("services", "networks", "volumes", "secrets", "configs")
 _UPDATE_ORDERS = ("stop-first", "start-first")
 _FAILURE_ACTIONS = ("pause", "continue", "rollback")
 _MODES = ("replicated", "global", "replicated-job", "global-job")
@@ -139,36 +134,6 @@ def parse_compose_file_chain(value: str | None, separator: str = ":") -> tuple[s
     """Split a COMPOSE_FILE value into its chain of file names; None or empty means compose.yml."""
     parts = tuple(p.strip() for p in (value or "").split(separator) if p.strip())
     return parts or DEFAULT_CHAIN
-
-
-def _load_file(name: str, text: str, env: Mapping[str, str], unset: set[str]) -> dict[Any, Any]:
-    """Parse, check and interpolate one file; list-form labels/environment become mappings."""
-    try:
-        doc = yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        raise ComposeError(f"invalid YAML: {' '.join(str(exc).split())}", name) from None
-    if not isinstance(doc, dict):
-        raise ComposeError(f"top level must be a mapping, got {type(doc).__name__}", name)
-    try:
-        for section in _INTERPOLATED:
-            if section in doc:
-                doc[section] = _interpolate_tree(doc[section], env, section, unset)
-        services = _as_mapping(doc.get("services"), "services")
-        for sname, raw in list(services.items()):
-            path = f"services.{sname}"
-            svc = dict(_as_mapping(raw, path))
-            for key in ("labels", "environment"):
-                svc[key] = _key_value_list(svc.get(key), f"{path}.{key}")
-            if isinstance(svc.get("networks"), list):
-                svc["networks"] = {str(n): None for n in svc["networks"]}
-            if isinstance(svc.get("deploy"), dict):
-                labels = _key_value_list(svc["deploy"].get("labels"), f"{path}.deploy.labels")
-                svc["deploy"] = {**svc["deploy"], "labels": labels}
-            services[sname] = svc
-        doc["services"] = services
-    except ComposeError as exc:
-        raise exc.located(name, "") from None
-    return doc
 
 
 def _volume_target(item: Any) -> object:

@@ -1,4 +1,4 @@
-"""Compose syntax: errors, Go durations, byte sizes, `${VAR}` interpolation and docker's -c merge rules."""
+"""Compose syntax: errors, Go durations, byte sizes, `${VAR}` interpolation, and reading one file."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
+# docker/cli interpolates only these top-level sections; `x-` extensions stay literal.
+_INTERPOLATED = ("services", "networks", "volumes", "secrets", "configs")
 _MAX_NS = 2**63 - 1  # Go's time.Duration and go-units both stop at int64
 _BARE_SECONDS = "a bare number, read as seconds; docker stack deploy wants a unit such as 5s"
 
@@ -140,3 +144,33 @@ def _key_value_list(value: Any, path: str) -> Any:
         key, sep, val = str(item).partition("=")
         out[key] = val if sep else None
     return out
+
+
+def _load_file(name: str, text: str, env: Mapping[str, str], unset: set[str]) -> dict[Any, Any]:
+    """Parse, check and interpolate one file; list-form labels/environment become mappings."""
+    try:
+        doc = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise ComposeError(f"invalid YAML: {' '.join(str(exc).split())}", name) from None
+    if not isinstance(doc, dict):
+        raise ComposeError(f"top level must be a mapping, got {type(doc).__name__}", name)
+    try:
+        for section in _INTERPOLATED:
+            if section in doc:
+                doc[section] = _interpolate_tree(doc[section], env, section, unset)
+        services = _as_mapping(doc.get("services"), "services")
+        for sname, raw in list(services.items()):
+            path = f"services.{sname}"
+            svc = dict(_as_mapping(raw, path))
+            for key in ("labels", "environment"):
+                svc[key] = _key_value_list(svc.get(key), f"{path}.{key}")
+            if isinstance(svc.get("networks"), list):
+                svc["networks"] = {str(n): None for n in svc["networks"]}
+            if isinstance(svc.get("deploy"), dict):
+                labels = _key_value_list(svc["deploy"].get("labels"), f"{path}.deploy.labels")
+                svc["deploy"] = {**svc["deploy"], "labels": labels}
+            services[sname] = svc
+        doc["services"] = services
+    except ComposeError as exc:
+        raise exc.located(name, "") from None
+    return doc
