@@ -22,7 +22,6 @@ def _target_args(p: argparse.ArgumentParser, stack_optional: bool = False) -> No
     p.add_argument("--recipe", metavar="PATH", help="recipe checkout (default: found through abra's layout)")
     p.add_argument("--expect-head", metavar="REF", help="the commit the deploy should run (default: recipe HEAD)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
-    p.add_argument("--time", action="store_true", help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,7 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env-file", metavar="F", help="app env file for interpolation and its COMPOSE_FILE")
     p.add_argument("--stack", default="STACK", help="STACK_NAME for interpolation (default: STACK)")
     p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--time", action="store_true", help=argparse.SUPPRESS)
 
     p = sub.add_parser(
         "record", help="record a stack's service (observations, events, verdicts) to a file, headless",
@@ -121,7 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per watch (default: 300)")
     p.add_argument("--config", metavar="FILE", help="config file (default: $CCCI_TUI_CONFIG or the user config)")
     p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--time", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -156,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rerun": _rerun,
     }[args.command]
     try:
-        return commands.run_timed(handler, args)
+        return int(handler(args))
     except (UsageError, SwarmError) as exc:
         print(f"ccci-tui {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -6,7 +6,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from typing import Any
 
 from ccci_tui.domain.diagnose import diagnose
@@ -181,13 +180,3 @@ def run_record(args: argparse.Namespace) -> int:
     from ccci_tui.headless.record import run_record as record
 
     return record(args)
-
-
-def run_timed(fn: Any, args: argparse.Namespace) -> int:
-    """Run a command; `--time` prints its wall time on stderr (the benchmark reads it)."""
-    started = time.perf_counter()
-    try:
-        return int(fn(args))
-    finally:
-        if getattr(args, "time", False):
-            print(f"ccci-tui: {time.perf_counter() - started:.3f} s", file=sys.stderr)
