@@ -57,12 +57,22 @@ class Swarm:
         """Poll the service until `predicate(service, tasks)` holds; returns the service."""
         deadline = time.monotonic() + timeout
         svc: dict = {}
+        tasks: list[dict] = []
         while time.monotonic() < deadline:
             svc = self.service(stack, name)
-            if predicate(svc, self.tasks(stack, name)):
+            tasks = self.tasks(stack, name)
+            if predicate(svc, tasks):
                 return svc
             time.sleep(0.25)
-        raise AssertionError(f"timed out after {timeout}s; last UpdateStatus: {svc.get('UpdateStatus')}")
+        seen = "; ".join(
+            f"{t['ID'][:10]} v{t['Version']['Index']} {t['Status']['State']}/{t['DesiredState']}"
+            f" {t['Status'].get('Err') or t['Status'].get('Message', '')!r}"
+            f" exit={(t['Status'].get('ContainerStatus') or {}).get('ExitCode')}"
+            for t in tasks
+        )
+        raise AssertionError(
+            f"timed out after {timeout}s; last UpdateStatus: {svc.get('UpdateStatus')}; tasks: {seen}"
+        )
 
     def remove_all(self) -> None:
         """Remove the stacks now; their volumes go at the end of the session, once the containers

@@ -49,7 +49,9 @@ def stamp_overlay(stack: str, stamp: str, service: str = "app", order: str | Non
             raise ValueError(f"order must be stop-first or start-first, not {order!r}")
         deploy["update_config"] = {"order": order}
     doc = {"version": "3.8", "services": {service: {"deploy": deploy}}}
-    return yaml.safe_dump(doc, sort_keys=False)
+    # every scalar double-quoted: docker reads compose as YAML 1.2, where a short hash such as
+    # 71077e77 is a float (the label would read 7.1077e+81) and 01234567 an integer
+    return yaml.safe_dump(doc, sort_keys=False, default_style='"')
 
 
 def _git(repo: Path, *args: str) -> str:

@@ -62,7 +62,7 @@ def test_wait_stop_first_converges_then_label_only_and_wrong_expectations(swarm,
     stack = swarm.new_stack()
     base_running(swarm, recipe, stack)
     rc, doc = wait_json(capsys, recipe, stack, *deploy_cmd(recipe, stack, order="stop-first"))
-    assert (rc, doc["verdict"]["kind"]) == (0, "converged"), doc
+    assert (rc, doc["verdict"]["kind"]) == (0, "converged"), doc.get("verdict", doc)
     assert recipe.head[:8] in doc["verdict"]["summary"]
 
     # a redeploy that changes only labels: decided at once, no rolling update
@@ -70,7 +70,7 @@ def test_wait_stop_first_converges_then_label_only_and_wrong_expectations(swarm,
                        "chore: relabel 0.9.1")
     started = time.monotonic()
     rc, doc = wait_json(capsys, recipe, stack, *deploy_cmd(recipe, stack, order="stop-first"))
-    assert (rc, doc["verdict"]["kind"]) == (0, "no-rolling-update"), doc
+    assert (rc, doc["verdict"]["kind"]) == (0, "no-rolling-update"), doc.get("verdict", doc)
     assert time.monotonic() - started < 30  # no monitor wait: nothing rolled
 
     # a genuinely wrong expectation stays red: stamp-mismatch, never converged
@@ -82,7 +82,7 @@ def test_wait_stop_first_converges_then_label_only_and_wrong_expectations(swarm,
     deploy_recipe(recipe.path, stack, order="stop-first")
     rc, doc = run_cli(capsys, "diagnose", stack, "--recipe", str(recipe.path), "--format", "json",
                       "--expect-head", "main")
-    assert (rc, doc["verdict"]["kind"]) == (1, "checkout-drift"), doc
+    assert (rc, doc["verdict"]["kind"]) == (1, "checkout-drift"), doc.get("verdict", doc)
 
 
 def test_wait_never_accepts_the_previous_deploys_completed(swarm, recipe_repo, capsys):
@@ -106,13 +106,13 @@ def test_wait_never_accepts_the_previous_deploys_completed(swarm, recipe_repo, c
     finally:
         timer.join()
     assert time.monotonic() - started > 3.0, "returned on the old completed before the deploy happened"
-    assert (rc, doc["verdict"]["kind"]) == (1, "swarm-rollback"), doc
+    assert (rc, doc["verdict"]["kind"]) == (1, "swarm-rollback"), doc.get("verdict", doc)
 
     # nothing deployed after a marker: the old status is never accepted (stale-status at the timeout)
     rc, mark = run_cli(capsys, "mark", stack, "--format", "json")
     rc, doc = wait_json(capsys, recipe, stack, "--since-index", str(mark["index"]),
                         "--since-started-at", mark["started_at"], timeout="3")
-    assert (rc, doc["verdict"]["kind"]) == (1, "stale-status"), doc
+    assert (rc, doc["verdict"]["kind"]) == (1, "stale-status"), doc.get("verdict", doc)
 
 
 def test_pause_is_update_paused(swarm, recipe_repo, capsys):
@@ -120,7 +120,7 @@ def test_pause_is_update_paused(swarm, recipe_repo, capsys):
     stack = swarm.new_stack()
     base_running(swarm, recipe, stack)
     rc, doc = wait_json(capsys, recipe, stack, *deploy_cmd(recipe, stack))
-    assert (rc, doc["verdict"]["kind"]) == (1, "update-paused"), doc
+    assert (rc, doc["verdict"]["kind"]) == (1, "update-paused"), doc.get("verdict", doc)
     assert "paused the update on task" in doc["verdict"]["summary"]
 
 
@@ -129,7 +129,7 @@ def test_unschedulable_start_first_is_update_stuck(swarm, recipe_repo, capsys):
     stack = swarm.new_stack()
     base_running(swarm, recipe, stack)
     rc, doc = wait_json(capsys, recipe, stack, *deploy_cmd(recipe, stack), timeout="30")
-    assert (rc, doc["verdict"]["kind"]) == (1, "update-stuck"), doc
+    assert (rc, doc["verdict"]["kind"]) == (1, "update-stuck"), doc.get("verdict", doc)
     assert "no suitable node" in doc["verdict"]["summary"]
 
 
@@ -144,7 +144,7 @@ def test_poisoned_rollback_with_default_rollback_config(swarm, recipe_repo, caps
     rc, doc = wait_json(capsys, recipe, stack, *deploy_cmd(recipe, stack, order="stop-first"))
     state = swarm.service(stack)["UpdateStatus"]["State"]
     expected = {"rollback_paused": "update-paused", "rollback_completed": "rollback-unhealthy"}[state]
-    assert (rc, doc["verdict"]["kind"]) == (1, expected), doc
+    assert (rc, doc["verdict"]["kind"]) == (1, expected), doc.get("verdict", doc)
     if expected == "update-paused":
         assert doc["verdict"]["summary"].startswith("Swarm paused the rollback")
 
@@ -154,7 +154,7 @@ def test_poisoned_rollback_that_continues_is_rollback_unhealthy(swarm, recipe_re
     stack = swarm.new_stack()
     base_running(swarm, recipe, stack)
     rc, doc = wait_json(capsys, recipe, stack, *deploy_cmd(recipe, stack, order="stop-first"))
-    assert (rc, doc["verdict"]["kind"]) == (1, "rollback-unhealthy"), doc
+    assert (rc, doc["verdict"]["kind"]) == (1, "rollback-unhealthy"), doc.get("verdict", doc)
 
 
 def test_late_crash_is_crash_after_monitor(swarm, recipe_repo, capsys):
@@ -181,4 +181,4 @@ def test_in_progress_while_updating(swarm, recipe_repo, capsys):
     base_running(swarm, recipe, stack)
     deploy_recipe(recipe.path, stack)
     rc, doc = run_cli(capsys, "diagnose", stack, "--recipe", str(recipe.path), "--format", "json")
-    assert (rc, doc["verdict"]["kind"]) == (3, "in-progress"), doc
+    assert (rc, doc["verdict"]["kind"]) == (3, "in-progress"), doc.get("verdict", doc)

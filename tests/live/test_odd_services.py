@@ -10,10 +10,11 @@ import time
 import pytest
 
 from ccci_tui.cli import main
+from ccci_tui.domain.stamp import stamp_key
 from ccci_tui.domain.timeline import GONE, TimelineBuilder
 from ccci_tui.sources.live import LiveWatch
 from ccci_tui.sources.swarm import SwarmSource
-from ccci_tui.upgrade.stack import deploy_recipe
+from ccci_tui.upgrade.stack import deploy_recipe, stack_deploy, stamp_overlay
 from tests.support.recipes import BASE_TAG
 
 pytestmark = pytest.mark.live
@@ -33,7 +34,7 @@ def test_scaled_to_zero_is_converged_not_waiting_forever(swarm, recipe_repo, cap
     swarm.wait_for(stack, lambda s, t: not any(x["DesiredState"] == "running" for x in t), timeout=30)
     rc, doc = diagnose_json(capsys, stack, "--recipe", str(recipe.path))
     # a replica-only change is a spec write without a rolling update; either way: fine, and why
-    assert rc == 0 and doc["verdict"]["kind"] in ("no-rolling-update", "converged"), doc
+    assert rc == 0 and doc["verdict"]["kind"] in ("no-rolling-update", "converged"), doc.get("verdict", doc)
     assert "scaled to 0 replicas" in doc["verdict"]["summary"]
 
 
@@ -48,7 +49,7 @@ def test_global_mode_service(swarm, recipe_repo, capsys):
     obs = source.observe(stack)
     assert obs.service.spec.mode == "global" and obs.service.spec.replicas is None
     rc, doc = diagnose_json(capsys, stack, "--recipe", str(recipe.path))
-    assert (rc, doc["verdict"]["kind"]) == (0, "converged"), doc
+    assert (rc, doc["verdict"]["kind"]) == (0, "converged"), doc.get("verdict", doc)
 
 
 def test_stack_removed_mid_watch_is_an_entry_not_a_traceback(swarm, recipe_repo, capsys):
@@ -77,3 +78,16 @@ def test_stack_removed_mid_watch_is_an_entry_not_a_traceback(swarm, recipe_repo,
     capsys.readouterr()  # the stack no longer exists: a clear error
     assert main(["diagnose", stack]) == 2
     assert f"no stack named '{stack}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stamp", ["71077e77", "01234567", "0e123456+U"])
+def test_number_like_stamp_reaches_the_service_unchanged(swarm, recipe_repo, tmp_path, stamp):
+    # docker reads compose as YAML 1.2: left plain, 71077e77 became the label 7.1077e+81 (seen in CI)
+    recipe = recipe_repo(head_script="base")
+    stack = swarm.new_stack()
+    overlay = tmp_path / "stamp.yml"
+    overlay.write_text(stamp_overlay(stack, stamp))
+    stack_deploy(stack, [recipe.path / "compose.yml", overlay], {}, cwd=recipe.path)
+    labels = swarm.service(stack)["Spec"]["Labels"]
+    assert labels[stamp_key(stack)] == stamp
+    assert labels[f"coop-cloud.{stack}.chaos"] == "true"
