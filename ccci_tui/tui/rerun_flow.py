@@ -2,13 +2,14 @@
 confirmation, then a thread worker whose steps, reads and verdict stream into the live view.
 
 The workers post messages and feed the LiveFeed (thread-safe); only the `on_*` handlers here touch
-the screen. Quitting cancels the run: the step callback raises at the next step and the watcher's
-source reads "gone", so `execute` returns within a poll and its `finally` removes the worktrees.
+the screen. Quitting sets the run's cancel flag: `execute` stops before its next step, or inside the
+watch within a fraction of a second, and its `finally` removes the worktrees.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,7 @@ class RerunFlow:
     write: bool
     rerun_fn: Rerunner | None
     rerun_state: str = IDLE
+    rerun_cancel: threading.Event | None = None
     live: LiveFeed | None
     replay: Any
 
@@ -194,39 +196,37 @@ class RerunFlow:
                         f"started: {plan.order}, {base}, head {plan.head_ref} ({plan.head_sha[:8]})")
         self.notify(f"Re-running {plan.stack} with {plan.order}: each step shows in the timeline.",
                     title="Re-run", markup=False)
-        self._run_rerun(rerunner, plan, live)
+        self.rerun_cancel = threading.Event()
+        self._run_rerun(rerunner, plan, live, self.rerun_cancel)
 
     # ---- run (thread) -------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rerun")
-    def _run_rerun(self, rerunner: Rerunner, plan: UpgradePlan, feed: LiveFeed) -> None:
-        worker = get_current_worker()
+    def _run_rerun(self, rerunner: Rerunner, plan: UpgradePlan, feed: LiveFeed, cancel: threading.Event) -> None:
         stack, service = plan.stack, plan.service
+        # after a quit nothing the run reports reaches the screen or the recording (which has closed)
 
         def on_step(report: StepReport) -> None:
-            if worker.is_cancelled:
-                if report.status == "start":
-                    raise RerunCancelled  # between steps: `execute` cleans up on the way out
-                return
-            self._post(RerunStepped(plan, report))
+            if not cancel.is_set():
+                self._post(RerunStepped(plan, report))
 
         def on_observation(obs: Any, verdict: Verdict) -> None:
-            if not worker.is_cancelled:
+            if not cancel.is_set():
                 feed.rerun_observed(stack, service, obs, verdict)
 
         def on_event(ev: Any) -> None:
-            if not worker.is_cancelled:
+            if not cancel.is_set():
                 feed.rerun_event(stack, service, ev)
 
         try:
-            verdict = rerunner.run(plan, on_step, on_observation, on_event, lambda: worker.is_cancelled)
+            verdict = rerunner.run(plan, on_step, on_observation, on_event, cancel)
         except RerunCancelled:
             return
         except Exception as exc:  # noqa: BLE001 - a failed step is shown; `execute` has cleaned up
-            if not worker.is_cancelled:
+            if not cancel.is_set():
                 self._post(RerunEnded(plan, None, str(exc)))
             return
-        if not worker.is_cancelled:
+        if not cancel.is_set():
             self._post(RerunEnded(plan, verdict, None))
 
     def on_rerun_stepped(self, message: RerunStepped) -> None:
@@ -257,5 +257,7 @@ class RerunFlow:
         if self.rerun_state == RUNNING and self.live is not None:
             self.live.rerun_note(self.live.stack, self.live.service,
                                  "interrupted: ccci-tui quit; the temporary worktrees are removed", failed=True)
+        if self.rerun_cancel is not None:
+            self.rerun_cancel.set()
         self.workers.cancel_group(self, "rerun")
         self.workers.cancel_group(self, "rerun-plan")

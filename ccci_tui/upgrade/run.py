@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from ccci_tui.domain.verdict import Expectation, Verdict, anchored, anchored_to
 from ccci_tui.headless.context import Target
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
 from ccci_tui.upgrade.plan import CLEANUP, DEPLOY, GIT, WAIT, WATCH, WRITE, Step, UpgradePlan
-from ccci_tui.upgrade.watch import WatchTimeout, watch_until_terminal
+from ccci_tui.upgrade.watch import WatchCancelled, WatchTimeout, watch_until_terminal
 
 COMMAND_TIMEOUT = 180.0
 _SETTLED = frozenset({v.CONVERGED, v.NO_ROLLING_UPDATE})
@@ -23,6 +24,10 @@ _SETTLED = frozenset({v.CONVERGED, v.NO_ROLLING_UPDATE})
 
 class RerunError(RuntimeError):
     """A step failed; the message names the step. Cleanup has run."""
+
+
+class RerunCancelled(RerunError):
+    """The caller set the cancel flag; the run stopped before its next step or inside the watch. Cleanup has run."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,13 @@ def execute(
     on_step: Callable[[StepReport], None] | None = None,
     on_observation: Callable[[Observation, Verdict], None] | None = None,
     on_event: Callable[[Event], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> Verdict:
-    """Run every step of `plan` in order and return the head's verdict."""
+    """Run every step of `plan` in order and return the head's verdict.
+
+    Setting `cancel` stops the run before its next step, or within a fraction of a second inside a
+    watch (a running git or docker command is left to finish); the cleanup steps run either way.
+    """
     report = on_step or (lambda r: None)
     before: Observation | None = None
     verdict: Verdict | None = None
@@ -72,6 +82,8 @@ def execute(
     cleanup = [s for s in plan.steps if s.kind == CLEANUP]
     try:
         for i, step in enumerate(main, 1):
+            if cancel is not None and cancel.is_set():
+                raise RerunCancelled(f"cancelled before step {i}: {step.text}")
             report(StepReport(i, step, "start"))
             detail = ""
             if step.kind == GIT:
@@ -91,10 +103,12 @@ def execute(
                 expect = anchored_to(expect, before) if before else anchored(expect, None, None, None)
                 target = Target(plan.stack, plan.service, None, plan.recipe, None, expect)
                 try:
-                    verdict = watch_until_terminal(source, target, expect, timeout,
-                                                   on_observation=on_observation, on_event=on_event)
+                    verdict = watch_until_terminal(source, target, expect, timeout, on_observation=on_observation,
+                                                   on_event=on_event, cancel=cancel)
                 except WatchTimeout as exc:
                     raise RerunError(f"{step.text}: {exc}") from exc
+                except WatchCancelled as exc:
+                    raise RerunCancelled(f"{step.text}: cancelled") from exc
                 detail = f"{verdict.kind}: {verdict.summary}"
                 if step.kind == WAIT and verdict.kind not in _SETTLED:
                     report(StepReport(i, step, "failed", detail))

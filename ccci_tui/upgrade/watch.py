@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -19,8 +20,16 @@ from ccci_tui.sources.swarm import SwarmSource
 NOT_YET = frozenset({v.IN_PROGRESS, v.STALE_STATUS})
 
 
+# how often a cancellable watch looks at its cancel flag: the latency of a quit, not of a verdict
+CANCEL_CHECK_S = 0.2
+
+
 class WatchTimeout(RuntimeError):
     """The daemon could not be read when the timeout came: no verdict can be trusted."""
+
+
+class WatchCancelled(RuntimeError):
+    """The caller set the cancel flag before a verdict came."""
 
 
 def watch_until_terminal(
@@ -31,10 +40,12 @@ def watch_until_terminal(
     on_error: Callable[[str], None] | None = None,
     on_observation: Callable[[Observation, Verdict], None] | None = None,
     on_event: Callable[[Event], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> Verdict:
     """Event-woken watch of one service until the verdict is terminal or `timeout` passes.
 
-    `on_observation` and `on_event` see everything the watch sees (a recorder or a UI feed).
+    `on_observation` and `on_event` see everything the watch sees (a recorder or a UI feed). Once
+    `cancel` is set the watch stops within CANCEL_CHECK_S and raises WatchCancelled.
     """
     from ccci_tui.sources.live import LiveWatch
 
@@ -67,7 +78,7 @@ def watch_until_terminal(
     watch = LiveWatch(source, target.stack, target.service, on_observation=observed, on_event=evented,
                       on_error=failed, poll_interval=1.0).start()
     try:
-        done.wait(timeout)
+        _wait(done, timeout, cancel)
     finally:
         watch.close()
     verdict = state["verdict"]
@@ -81,3 +92,17 @@ def watch_until_terminal(
         extra = f" (last error: {state['error']})" if state["error"] else ""
         verdict = replace(verdict, summary=f"Timed out after {timeout:g} s: {verdict.summary}{extra}")
     return verdict
+
+
+def _wait(done: threading.Event, timeout: float, cancel: threading.Event | None) -> None:
+    if cancel is None:
+        done.wait(timeout)
+        return
+    deadline = time.monotonic() + timeout
+    while not done.is_set():
+        if cancel.is_set():
+            raise WatchCancelled("the watch was cancelled before a verdict came")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        done.wait(min(left, CANCEL_CHECK_S))

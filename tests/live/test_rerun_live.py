@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 
 import pytest
 
 from ccci_tui.cli import main
+from ccci_tui.config import Config
 from ccci_tui.domain.stamp import stamp_key
+from ccci_tui.sources.swarm import SwarmSource
+from ccci_tui.upgrade.plan import make_plan
+from ccci_tui.upgrade.run import RerunCancelled, execute
 from ccci_tui.upgrade.stack import deploy_recipe
 from tests.support.recipes import BASE_TAG
 
@@ -98,3 +103,33 @@ def test_without_yes_a_pipe_is_never_consent(swarm, recipe_repo, capsys, monkeyp
     rc, _, err = rerun(capsys, stack, "--recipe", str(recipe.path), "--order", "stop-first")
     assert rc == 2 and "pass --yes" in err
     assert swarm.service(stack)["Version"]["Index"] == index
+
+
+def test_cancel_mid_watch_stops_the_run_and_removes_the_worktrees(swarm, recipe_repo):
+    # start-first contention keeps the head "updating" for seconds; the watch's own timeout is 600 s
+    recipe = recipe_repo(head_script="contention")
+    stack = swarm.new_stack()
+    base_running(swarm, recipe, stack)
+    source = SwarmSource()
+    plan = make_plan(stack, "start-first", recipe.path, source, Config(), head_only=True, timeout=600.0)
+    cancel, outcome = threading.Event(), {}
+
+    def on_observation(obs, verdict):
+        if verdict.kind == "in-progress" and obs.service.update_status is not None:
+            cancel.set()  # the head is deployed and Swarm is updating: quit now
+
+    def run():
+        try:
+            outcome["verdict"] = execute(plan, source, timeout=600.0, on_observation=on_observation, cancel=cancel)
+        except RerunCancelled as exc:
+            outcome["cancelled"] = str(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the run did not stop after the cancel"
+    assert "cancelled" in outcome.get("cancelled", ""), outcome
+    assert swarm.service(stack)["Spec"]["Labels"][stamp_key(stack)] == recipe.head[:8]  # it did deploy
+    assert not plan.workdir.exists()
+    assert len(recipe.repo.git.worktree("list").splitlines()) == 1
+    assert recipe.repo.head.commit.hexsha == recipe.head and not recipe.repo.is_dirty(untracked_files=True)

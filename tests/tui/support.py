@@ -158,7 +158,8 @@ def scripted_execute(script: list[Observation], calls: list[object], head: str):
     from ccci_tui.upgrade.run import StepReport
     from ccci_tui.upgrade.watch import NOT_YET
 
-    def run(plan, source, timeout=300.0, on_step=None, on_observation=None, on_event=None):  # noqa: ANN001, ANN202
+    def run(plan, source, timeout=300.0, on_step=None, on_observation=None, on_event=None,  # noqa: ANN001, ANN202
+            cancel=None):  # noqa: ANN001
         calls.append(plan)
         first = script[0]
         assert first.service is not None
