@@ -53,7 +53,7 @@ def test_plan_defaults_to_the_newest_tag_before_head(recipe):
     assert (plan.base_ref, plan.base_sha, plan.head_sha) == ("0.7.0+3.3.1", recipe.base, recipe.head)
     text = plan.render()
     assert "docker stack deploy --detach=true --resolve-image never" in text
-    assert "coop-cloud.s.chaos-version: " + recipe.head[:8] in text
+    assert f"\"coop-cloud.s.chaos-version\": \"{recipe.head[:8]}\"" in text
     assert any("start-first" in r for r in plan.risks)
 
 
