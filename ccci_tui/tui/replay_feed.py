@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import heapq
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import datetime
 
 from ccci_tui.domain.model import (
@@ -15,10 +17,11 @@ from ccci_tui.domain.model import (
     Observation,
     RecipeState,
 )
-from ccci_tui.domain.replay import EVENT, OBSERVATION, RECIPE, Record, Recording
+from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, RECIPE, Record, Recording
+from ccci_tui.domain.text import printable
 from ccci_tui.domain.timeline import STATUS, Entry, TimelineBuilder
 from ccci_tui.domain.verdict import Expectation
-from ccci_tui.tui.view import REPLAY, View, expected_head, verdict_for
+from ccci_tui.tui.view import NOTE_ENTRY, REPLAY, RERUN, View, expected_head, verdict_for
 
 # A backward step replays from the nearest checkpoint; one is kept every this many records.
 _CHECKPOINT_EVERY = 2048
@@ -33,6 +36,17 @@ EntryKey = tuple[datetime, str, str | None, str | None]
 def entry_key(e: Entry) -> EntryKey:
     """What identifies an entry across snapshots (a poll may later enrich a status entry's text)."""
     return (e.at, e.kind, e.state, e.task_id)
+
+
+def note_entry(rec: Record) -> Entry:
+    """A recorded note as a timeline entry: a TUI re-run's step (`rerun: ...`) as the live view showed
+    it, anything else (--note, start and stop, source errors) as a note."""
+    text = printable(str(rec.value))
+    if text.startswith("rerun: "):
+        step = text.removeprefix("rerun: ")
+        failed = step.startswith(("failed:", "interrupted")) or step.endswith("✗") or " ✗ " in step
+        return Entry(rec.at, RERUN, step, state="failed" if failed else None)
+    return Entry(rec.at, NOTE_ENTRY, text)
 
 
 class _Cursor:
@@ -74,10 +88,17 @@ class ReplayFeed:
         records = self.records
         first = _Cursor(self.service)
         seen: dict[EntryKey, int] = {}
+        notes: list[Entry] = []
         for i, rec in enumerate(records):
             for e in first.feed(rec):
                 seen.setdefault(entry_key(e), i)
-        self.timeline = first.builder.snapshot()
+            if rec.kind == NOTE:
+                notes.append(note_entry(rec))
+                seen.setdefault(entry_key(notes[-1]), i)
+        snapshot = first.builder.snapshot()
+        # the recorder's notes among the engine's entries, by time (a stable merge: ties keep the engine first)
+        notes.sort(key=lambda e: e.at)
+        self.timeline = replace(snapshot, entries=tuple(heapq.merge(snapshot.entries, notes, key=lambda e: e.at)))
         # Entries are ordered by engine time, but a poll may learn of an entry after a later one:
         # the state at an entry is after every record that any entry up to it needed.
         # A status learnt from an event is shown with the read that follows it: the service's

@@ -16,6 +16,7 @@ REPLAY = "replay"
 CONNECTING = "connecting"
 MODES = (LIVE, STALE, REPLAY, CONNECTING)
 RERUN = "rerun"  # timeline entries for the re-run's steps: the TUI's own doing, not the engine's
+NOTE_ENTRY = "note"  # replay: a note the recorder wrote (--note, start and stop, source errors)
 
 EMPTY_TIMELINE = Timeline(entries=(), attempted_spec=None, attempted_index=None, statuses=(), first_failure=None)
 

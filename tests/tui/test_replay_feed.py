@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.model import ROLE_ATTEMPTED
-from ccci_tui.domain.replay import Recording
+from ccci_tui.domain.replay import Record, Recording
 from ccci_tui.domain.timeline import STATUS
 from ccci_tui.tui.replay_feed import MAX_PLAY_GAP_S, ReplayFeed
-from ccci_tui.tui.view import REPLAY
+from ccci_tui.tui.view import NOTE_ENTRY, REPLAY, RERUN
 
 
 def test_opens_where_the_failed_update_settled(run_c: Recording) -> None:
@@ -109,3 +110,30 @@ def test_an_empty_recording_has_no_cursor(run_c: Recording) -> None:
     assert len(feed) == 0 and feed.initial_cursor() is None and feed.step(None, 1) is None
     view = feed.view_at(None)
     assert view.verdict is None and view.observation is None
+
+
+def test_recorded_notes_are_timeline_entries_at_their_moment(demo: Recording) -> None:
+    feed = ReplayFeed(demo, "demo")
+    notes = [(i, e) for i, e in enumerate(feed.timeline.entries) if e.kind == NOTE_ENTRY]
+    recorded = [r for r in sorted(demo.records, key=lambda r: r.line) if r.kind == "note"]
+    assert [e.text for _, e in notes] == [r.value for r in recorded]
+    assert [e.at for e in feed.timeline.entries] == sorted(e.at for e in feed.timeline.entries)
+    # at a note the screen shows what had been read by then, nothing after it
+    i, note = next((i, e) for i, e in notes if e.text.startswith("upgraded to the head"))
+    view = feed.view_at(i)
+    assert view.observation is not None and view.observation.at <= note.at
+    later = [r for r in demo.records if r.kind == "observation" and r.at > note.at]
+    assert later and all(r.value.at > view.observation.at for r in later)
+
+
+def test_a_tui_reruns_steps_replay_as_rerun_entries(run_c: Recording) -> None:
+    at = run_c.records[-1].at
+    steps = ["started: stop-first, no base (head only), head HEAD (1e7d3b94)", "1. deploy head 1e7d3b94 ✓",
+             "2. watch until a verdict ✗ the daemon went away", "failed: watch: gave up", "ended: converged"]
+    texts = [*(f"rerun: {s}" for s in steps), "recording stopped: the TUI quit"]
+    extra = tuple(Record(at + timedelta(seconds=n + 1), "note", text, line=10_000 + n) for n, text in enumerate(texts))
+    feed = ReplayFeed(Recording(run_c.header, run_c.records + extra), "rerun")
+    tail = feed.timeline.entries[-len(extra):]
+    assert [(e.kind, e.text, e.state) for e in tail] == [
+        (RERUN, steps[0], None), (RERUN, steps[1], None), (RERUN, steps[2], "failed"),
+        (RERUN, steps[3], "failed"), (RERUN, steps[4], None), (NOTE_ENTRY, texts[-1], None)]
