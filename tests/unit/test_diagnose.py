@@ -116,6 +116,19 @@ def test_after_the_fact_rollback_is_found_from_task_history():
     assert any(e.source == v.SRC_APP_ENV and "head was deployed" in e.text for e in verdict.evidence)
 
 
+@pytest.mark.parametrize(("oom", "why"), [(None, "its container is gone or on another node"),
+                                          (False, "the engine did not flag an OOM kill, which it can miss")])
+def test_exit_137_without_an_oom_flag_says_what_is_not_known(oom, why):
+    # run C after the fact, but the OOM flag unknown (container gone) or false (the engine's race)
+    final = next(obs for obs, _ in reversed(replay("C")) if obs.service.update_status
+                 and obs.service.update_status.state == "rollback_completed")
+    tasks = tuple(replace(t, oom_killed=oom) if t.exit_code == 137 else t for t in final.tasks)
+    verdict = diagnose(replace(final, tasks=tasks), None, replace(EXPECT, now=final.at), timeline=None)
+    assert verdict.kind == v.SWARM_ROLLBACK
+    assert f"was killed with exit 137 (OOM not confirmed: {why})" in verdict.summary
+    assert "OOM-killed" not in verdict.summary
+
+
 # --- guardrails --------------------------------------------------------------------------------
 
 OTHER_SHA = "0123456789abcdef0123456789abcdef01234567"
