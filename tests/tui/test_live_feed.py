@@ -123,3 +123,20 @@ def test_a_surprise_from_the_source_is_a_stale_state_not_a_dead_poll() -> None:
     finally:
         feed.close()
     assert "ValueError: unexpected payload" in (stale.error or "")
+
+
+def test_timeline_row_keys_cache_only_the_entries_shown() -> None:
+    # the live timeline drops its oldest entries; the pane's key cache must let them go too
+    from datetime import timedelta
+
+    from ccci_tui.domain.timeline import TASK, Entry
+    from ccci_tui.tui.widgets.timeline_pane import row_keys
+
+    entries = [Entry(FIXED_NOW + timedelta(seconds=i), TASK, f"task {i}", f"t{i}", "running") for i in range(50)]
+    known: dict = {}
+    first = row_keys(entries[:30], known)
+    later = row_keys(entries[20:], known)
+    assert set(known) == {id(e) for e in entries[20:]}
+    assert later[:10] == first[20:]  # the same entry keeps its key
+    twin = Entry(entries[-1].at, TASK, "same moment", "t49", "running")
+    assert row_keys([entries[-1], twin], known)[1].endswith("#1")

@@ -26,21 +26,22 @@ def _base_key(e: Entry) -> str:
 def row_keys(entries: Sequence[Entry], known: dict[int, tuple[Entry, str]] | None = None) -> list[str]:
     """A stable key per entry: time, kind, state and task, numbered when all four repeat.
 
-    `known` caches base keys by entry identity (snapshots share their entries), and is updated.
+    `known` caches base keys by entry identity (snapshots share their entries); it is refilled with
+    `entries` alone, so entries the timeline has dropped leave it.
     """
     seen: dict[str, int] = {}
     keys = []
+    fresh: dict[int, tuple[Entry, str]] = {}
     for e in entries:
         hit = known.get(id(e)) if known is not None else None
-        if hit is not None and hit[0] is e:
-            base = hit[1]
-        else:
-            base = _base_key(e)
-            if known is not None:
-                known[id(e)] = (e, base)
+        base = hit[1] if hit is not None and hit[0] is e else _base_key(e)
+        fresh[id(e)] = (e, base)
         n = seen.get(base, 0)
         seen[base] = n + 1
         keys.append(f"{base}#{n}")
+    if known is not None:
+        known.clear()
+        known.update(fresh)
     return keys
 
 
@@ -108,12 +109,8 @@ class TimelineTable(SyncedTable):
         # live: a cursor on the last row follows new entries, like `tail -f`
         self._follow = view.cursor is None and (not self.row_count or self.cursor_row >= self.row_count - 1)
         if old is None or old.timeline is not view.timeline:
-            if len(self._known) > 4 * max(len(entries), 1000):
-                self._known = {}  # bounded: entries the timeline dropped leave with the rest
-            keys = row_keys(entries, self._known)
-        else:
-            keys = self._keys
-        self._keys = keys
+            self._keys = row_keys(entries, self._known)
+        keys = self._keys
         anchors = deploy_anchors(entries)
         theme = self.app.current_theme
         colours = {"error": theme.error or "red", "accent": theme.primary or "blue",
