@@ -32,8 +32,7 @@ SCRIPTS = {
     # oom: while another task holds the lock, needs more memory than the 32M limit (LAB.md); the
     # 2 s before the allocation leave one ~1 s stats read room to see the task alive. The kernel kills
     # `tail`; the shell exits 137 0.3 s later, because an exit that beats the engine's OOM event
-    # leaves State.OOMKilled false (seen on this engine under load: 137, OOMKilled false); longer, and
-    # the health check (unhealthy from ~4 s) races the exit instead
+    # leaves State.OOMKilled false (seen on this engine under load: 137, OOMKilled false)
     "oom": _LOCK_PROLOGUE
     + f"if {_OWNED_ELSEWHERE}; then sleep 2; dd if=/dev/zero bs=1M count=300 | tail || {{ sleep 0.3; exit 137; }}; fi; "
     + _CLAIM,
@@ -42,6 +41,11 @@ SCRIPTS = {
     # late-crash: healthy at once, then exits 1 after 8 s, i.e. after a 5 s update monitor
     "late-crash": _LOCK_PROLOGUE + "echo $$HOSTNAME > /data/owner; touch /tmp/ok; sleep 8; exit 1",
 }
+
+
+# The oom head dies ~2.5 s after it starts: a 5 s health interval keeps every health-check exec out of
+# its memory-starved cgroup (an exec racing the kill could hold the task, or add "unhealthy container")
+HEALTH_INTERVAL = {"oom": "5s"}
 
 
 def compose_text(
@@ -82,7 +86,7 @@ def compose_text(
                 "volumes": ["data:/data"],
                 "healthcheck": {
                     "test": ["CMD", "test", "-f", "/tmp/ok"],
-                    "interval": "1s",
+                    "interval": HEALTH_INTERVAL.get(script, "1s"),
                     "timeout": "3s",  # exec under a loaded engine can take over 1 s
                     "retries": 3,
                     "start_period": "1s",
