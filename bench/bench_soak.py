@@ -10,15 +10,12 @@ RSS grows by under 20 MB from the first minute to the end; threads and open file
 from __future__ import annotations
 
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench_tui_first_paint import spawn
-from bench.bench_tui_idle_cpu import BASELINE_LOOP
-from bench.common import BenchError, Lab, deploy_tiny_stack, fmt, table
+from bench.bench_tui_idle_cpu import tui_beside_baseline
+from bench.common import BenchError, fmt, table
 
 NAME = "soak"
 SERVICES = 100
@@ -41,42 +38,28 @@ def usage(pid: int) -> dict[str, float]:
 
 def run(args: Any) -> dict[str, Any]:
     duration = QUICK_S if getattr(args, "quick", False) else FULL_S
-    exe = Path(sys.executable).parent / "ccci-tui"
     samples: list[dict[str, Any]] = []
     updates = 0
-    with tempfile.TemporaryDirectory(prefix="ccci-soak-") as tmp, Lab() as lab:
-        print(f"  deploy {SERVICES} services ...", flush=True)
-        stack = deploy_tiny_stack(lab, Path(tmp), SERVICES, "soak")
-        names = [f"{stack}_s{i:02d}" for i in range(SERVICES)]
-        tui = spawn([str(exe), "--stack", stack, "--service", "s00"], needle=b"LIVE")
-        loop = spawn([sys.executable, "-c", BASELINE_LOOP, *names])
-        try:
-            if tui.wait_for(60.0) is None:
-                raise BenchError("ccci-tui never showed LIVE within 60 s")
-            print(f"  soaking for {duration / 60:g} min, one update every {UPDATE_EVERY_S:g} s ...", flush=True)
-            start = time.monotonic()
-            next_update, next_sample = start, start + SAMPLE_EVERY_S
-            while (now := time.monotonic()) - start < duration:
-                if now >= next_update:
-                    target = names[0] if updates % 2 == 0 else names[1 + updates % (SERVICES - 1)]
-                    subprocess.run(["docker", "service", "update", "--force", "--detach", target],
-                                   capture_output=True, timeout=60, check=False)
-                    updates += 1
-                    next_update += UPDATE_EVERY_S
-                if now >= next_sample:
-                    samples.append({"t_s": round(now - start), "tui": usage(tui.pid), "baseline": usage(loop.pid)})
-                    s = samples[-1]
-                    print(f"  {s['t_s']:5d} s  tui rss {s['tui']['rss_mb']:.1f} MB thr {s['tui']['threads']} "
-                          f"fd {s['tui']['fds']}  |  baseline rss {s['baseline']['rss_mb']:.1f} MB", flush=True)
-                    next_sample += SAMPLE_EVERY_S
-                time.sleep(0.5)
-            tui.send(b"q")
-            tui.wait_exit(10.0)
-        finally:
-            for proc in (tui, loop):
-                proc.kill()
-                proc.close()
-        lab.remove_stack(stack)
+    with tui_beside_baseline(SERVICES, "soak", deploy_timeout=600.0, live_within=60.0) as (_, names, tui, loop):
+        print(f"  soaking for {duration / 60:g} min, one update every {UPDATE_EVERY_S:g} s ...", flush=True)
+        start = time.monotonic()
+        next_update, next_sample = start, start + SAMPLE_EVERY_S
+        while (now := time.monotonic()) - start < duration:
+            if now >= next_update:
+                target = names[0] if updates % 2 == 0 else names[1 + updates % (SERVICES - 1)]
+                subprocess.run(["docker", "service", "update", "--force", "--detach", target],
+                               capture_output=True, timeout=60, check=False)
+                updates += 1
+                next_update += UPDATE_EVERY_S
+            if now >= next_sample:
+                samples.append({"t_s": round(now - start), "tui": usage(tui.pid), "baseline": usage(loop.pid)})
+                s = samples[-1]
+                print(f"  {s['t_s']:5d} s  tui rss {s['tui']['rss_mb']:.1f} MB thr {s['tui']['threads']} "
+                      f"fd {s['tui']['fds']}  |  baseline rss {s['baseline']['rss_mb']:.1f} MB", flush=True)
+                next_sample += SAMPLE_EVERY_S
+            time.sleep(0.5)
+        tui.send(b"q")
+        tui.wait_exit(10.0)
     if len(samples) < 2:
         raise BenchError("too few samples")
     first, last = samples[0], samples[-1]

@@ -9,11 +9,13 @@ the same window, after both have settled.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,34 +53,44 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def run(args: Any) -> dict[str, Any]:
-    window = QUICK_WINDOW_S if getattr(args, "quick", False) else FULL_WINDOW_S
+@contextlib.contextmanager
+def tui_beside_baseline(services: int, tag: str, deploy_timeout: float, live_within: float) -> Iterator[
+        tuple[str, list[str], Any, Any]]:
+    """A lab stack of `services` tiny services, `ccci-tui` watching s00 in a pty (LIVE shown), and
+    BASELINE_LOOP polling every service; yields (stack, service names, tui, loop). Both processes are
+    killed and the stack removed on the way out."""
     exe = Path(sys.executable).parent / "ccci-tui"
     if not exe.exists():
         raise BenchError(f"{exe} not found: install the package (make demo) first")
-    with tempfile.TemporaryDirectory(prefix="ccci-bench-") as tmp, Lab() as lab:
-        print(f"  deploy a stack of {SERVICES} services and wait for them to run ...", flush=True)
-        stack = deploy_tiny_stack(lab, Path(tmp), SERVICES, "tui", timeout=240)
-        names = [f"{stack}_s{i:02d}" for i in range(SERVICES)]
+    with tempfile.TemporaryDirectory(prefix=f"ccci-{tag}-") as tmp, Lab() as lab:
+        print(f"  deploy a stack of {services} services and wait for them to run ...", flush=True)
+        stack = deploy_tiny_stack(lab, Path(tmp), services, tag, timeout=deploy_timeout)
+        names = [f"{stack}_s{i:02d}" for i in range(services)]
         tui = spawn([str(exe), "--stack", stack, "--service", "s00"], needle=b"LIVE")
         loop = spawn([sys.executable, "-c", BASELINE_LOOP, *names])
         try:
-            if tui.wait_for(30.0) is None:
-                raise BenchError("ccci-tui never showed LIVE for the stack within 30 s")
-            print(f"  both running; settle {SETTLE_S:g} s, then measure {window:g} s of idle ...", flush=True)
-            time.sleep(SETTLE_S)
-            t0 = time.monotonic()
-            tui0, loop0 = cpu_seconds(tui.pid), cpu_seconds(loop.pid)
-            time.sleep(window)
-            elapsed = time.monotonic() - t0
-            tui_cpu, loop_cpu = cpu_seconds(tui.pid) - tui0, cpu_seconds(loop.pid) - loop0
-            tui.send(b"q")
-            quit_s = tui.wait_exit(10.0)
+            if tui.wait_for(live_within) is None:
+                raise BenchError(f"ccci-tui never showed LIVE for the stack within {live_within:g} s")
+            yield stack, names, tui, loop
         finally:
             for proc in (tui, loop):
                 proc.kill()
                 proc.close()
         lab.remove_stack(stack)
+
+
+def run(args: Any) -> dict[str, Any]:
+    window = QUICK_WINDOW_S if getattr(args, "quick", False) else FULL_WINDOW_S
+    with tui_beside_baseline(SERVICES, "tui", deploy_timeout=240, live_within=30.0) as (_, _, tui, loop):
+        print(f"  both running; settle {SETTLE_S:g} s, then measure {window:g} s of idle ...", flush=True)
+        time.sleep(SETTLE_S)
+        t0 = time.monotonic()
+        tui0, loop0 = cpu_seconds(tui.pid), cpu_seconds(loop.pid)
+        time.sleep(window)
+        elapsed = time.monotonic() - t0
+        tui_cpu, loop_cpu = cpu_seconds(tui.pid) - tui0, cpu_seconds(loop.pid) - loop0
+        tui.send(b"q")
+        quit_s = tui.wait_exit(10.0)
     tui_pct, loop_pct = 100 * tui_cpu / elapsed, 100 * loop_cpu / elapsed
     passed = tui_pct < TARGET_PCT
     print()
