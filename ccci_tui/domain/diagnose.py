@@ -254,7 +254,11 @@ def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
                          "Read the task logs (docker service logs).", task=t)
         return _make(ctx, v.IN_PROGRESS, "The deployed spec is right but its tasks are not running yet",
                      "Wait for the tasks to start (ccci-tui wait).")
-    stamp_note = f"stamp {ctx.stamp} matches the expected head" if ctx.expected else "no expected head given"
+    if ctx.expected:
+        stamp_note = f"stamp {ctx.stamp} matches the expected head"
+    else:
+        why = ctx.expect.head_missing
+        stamp_note = f"no expected head given ({why})" if why else "no expected head given"
     running = ("the service is scaled to 0 replicas, so no task runs" if scaled_to_zero
                else f"{len(up)} up-to-date task(s) are running")
     if no_update:

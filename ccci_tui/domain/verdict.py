@@ -96,6 +96,7 @@ class Expectation:
     marker_taken: bool = False
     intent: str | None = None  # the app env's TYPE/RECIPE version, e.g. "7ae7b0f7+U" or "0.7.0+3.3.1"
     now: datetime | None = None
+    head_missing: str | None = None  # why no expected head is known, when that is a definite fact
 
 
 def anchored(expect: Expectation, index: int | None, started_at: datetime | None, state: str | None) -> Expectation:

@@ -99,7 +99,7 @@ def run_wait(args: argparse.Namespace) -> int:
     source = _source(args)
     if args.deploy:
         try:
-            expect = anchored_to(target.expect, source.observe(args.stack, args.service))
+            before = source.observe(args.stack, args.service)
         except SwarmError as exc:
             raise UsageError(str(exc)) from exc
         try:  # its output goes to stderr: stdout carries only the verdict (JSON stays parseable)
@@ -108,6 +108,9 @@ def run_wait(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot run the deploy command {args.deploy[0]!r}: {exc.strerror}") from exc
         if proc.returncode != 0:
             raise UsageError(f"the deploy command exited with {proc.returncode}: {' '.join(args.deploy)}")
+        if target.recipe_path is not None:  # a deploy often checks out the head first: read the recipe as it is now
+            target = resolve_target(args.stack, args.service, args.recipe, args.expect_head)
+        expect = anchored_to(target.expect, before)
     else:
         expect = anchored(target.expect, args.since_index, parse_engine_time(args.since_started_at), None)
     try:

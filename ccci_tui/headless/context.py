@@ -76,5 +76,9 @@ def resolve_target(
                 "(pass --recipe PATH)"
             )
         head = expect_head.lower()
-    expect = Expectation(head=head, head_ref=expect_head, intent=app_env.version if app_env else None)
+    missing = None
+    if head is None and state is None:  # a definite fact the verdict states, not a read still to come
+        missing = "no --recipe or --expect-head" + (f"; {'; '.join(notes)}" if notes else "")
+    expect = Expectation(head=head, head_ref=expect_head, intent=app_env.version if app_env else None,
+                         head_missing=missing)
     return Target(stack, service, app_env, path, state, expect, tuple(notes))

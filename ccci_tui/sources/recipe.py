@@ -83,16 +83,25 @@ class _Result:
     err: str
 
 
+def recipe_dir_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be a recipe checkout, from the file system alone (no git), or None."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        return f"recipe path does not exist: {path}"
+    if not path.is_dir():
+        return f"recipe path is not a directory: {path}"
+    return None
+
+
 class RecipeSource:
     """Read-only view of one recipe checkout."""
 
     def __init__(self, path: str | Path, timeout: float = GIT_TIMEOUT_S) -> None:
         self.path = Path(path).expanduser()
         self.timeout = timeout
-        if not self.path.exists():
-            raise RecipeError(f"recipe path does not exist: {self.path}")
-        if not self.path.is_dir():
-            raise RecipeError(f"recipe path is not a directory: {self.path}")
+        problem = recipe_dir_problem(self.path)
+        if problem is not None:
+            raise RecipeError(problem)
         # Pin the repo: an inherited GIT_DIR or GIT_WORK_TREE (git hooks) must not redirect reads.
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         self._env = {**base_env, **_GIT_ENV}

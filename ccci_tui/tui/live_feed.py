@@ -112,6 +112,10 @@ class LiveFeed:
         self._notes: deque[Entry] = deque(maxlen=_NOTES_KEPT)
         self._pinned: Verdict | None = None  # the re-run's verdict, shown instead of the feed's own
         self._rerunning = False
+        # With a resolver, the recipe and expected head are read in the background: until that read
+        # is done (or has failed, `_problem`) no verdict is made.
+        self._resolved = self.resolver is None
+        self._problem: str | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -138,6 +142,9 @@ class LiveFeed:
         with self._lock:
             self._gen += 1
             self.stack, self.service = stack, service
+            if self.resolver is not None:  # the old stack's recipe says nothing about the new one
+                self._set_recipe(None)
+                self.recipe_path, self.expect, self.app_env, self.notes = None, Expectation(), None, ()
             self._reset()
             tap, self.tap = self.tap, None
         if tap is not None:  # a recording holds one service
@@ -273,7 +280,8 @@ class LiveFeed:
         """The view as of now (a changed verdict goes to the recording too); called under the lock."""
         snapshot = self._builder.snapshot()
         obs = self._builder.classify(self._obs) if self._obs is not None else None
-        verdict = self._pinned or (verdict_for(obs, self.recipe, self.expect, snapshot) if obs is not None else None)
+        reading = self._reading()
+        verdict = self._pinned or verdict_for(obs, self.recipe, self.expect, snapshot, reading, self._problem)
         shown = snapshot
         if self._notes:  # the re-run's steps among the engine's entries, by time
             shown = replace(snapshot, entries=tuple(heapq.merge(snapshot.entries, self._notes, key=lambda e: e.at)))
@@ -286,30 +294,58 @@ class LiveFeed:
             mode=self._mode, source=self.label, stack=self.stack, service=self.service,
             observation=obs, timeline=shown, attempted=snapshot.attempted_spec, verdict=verdict,
             recipe=self.recipe, expected_head=expected_head(self.expect, self.recipe),
-            error=self._error, stale_since=self._stale_since, notes=notes,
+            error=self._error, stale_since=self._stale_since, notes=notes, reading=reading,
+            problem=self._problem,
         )
+
+    def _reading(self) -> tuple[str, ...]:
+        """The verdict's inputs still being read (under the lock)."""
+        if self._resolved:
+            return ()
+        if self.recipe_path is not None:
+            return (f"the recipe at {self.recipe_path}",)
+        return ("the app env and recipe",)
 
     # ---- recipe -------------------------------------------------------------------------
 
     def _resolve(self, gen: int) -> None:
         """Find the app env, recipe and expected head for the watched stack (abra's layout)."""
         assert self.resolver is not None
+        problem = None
         try:
             target = self.resolver(self.stack, self.service)
-        except Exception as exc:  # noqa: BLE001 - a missing recipe is a note, never a crash
-            target, notes = None, (str(exc),)
+        except Exception as exc:  # noqa: BLE001 - a bad recipe is shown in the banner, never a crash
+            target, problem, notes = None, str(exc), (str(exc),)
         else:
             notes = tuple(getattr(target, "notes", ()))
+        opening = self._prepare_tap(target)
         with self._lock:
             if gen != self._gen:
                 return
             self.notes = notes
+            if opening is not None and self.tap is not None:
+                self._begin_tap(opening)
             if target is not None:
                 self._set_recipe(target.recipe)
                 self.recipe_path = target.recipe_path
                 self.expect, self.app_env = target.expect, target.app_env
+            self._resolved, self._problem = True, problem
             view = self._view()
         self.publish(view)
+
+    def _prepare_tap(self, target: Any) -> Any:
+        """The recording's header and compose policies for `target` (git reads: outside the lock)."""
+        tap = self.tap
+        if tap is None or tap.begun or target is None:
+            return None
+        return tap.prepare(target, self.label)
+
+    def _begin_tap(self, opening: Any) -> None:
+        """Start the recording once its header can name the recipe (under the lock): the latest read first."""
+        assert self.tap is not None
+        self.tap.begin(opening)
+        if self._obs is not None:
+            self._obs = self.tap.observation(self._obs)
 
     def _set_recipe(self, state: RecipeState | None) -> bool:
         """Keep `state` as the recording holds it (under the lock); False when nothing changed."""

@@ -3,77 +3,132 @@
 The live feed hands every read, event, recipe state, verdict change and note to this tap under its
 own lock, and folds back the values the writer returns (redacted, round-tripped): replaying the
 file rebuilds the timeline the screen showed. A failed write turns the tap off; the TUI goes on.
+
+`--record` on the command line makes a tap that is `pending`: its header names the recipe and the
+expected head, which the TUI reads in the background (slow git never holds up the screen), so the
+file is started by `begin` once that read is done; until then the tap passes values through.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ccci_tui.domain.model import Event, Observation, RecipeState
+from ccci_tui.domain.replay import Header
 from ccci_tui.domain.verdict import Verdict
 from ccci_tui.sources.recording import RecordingError, RecordingWriter, new_header
 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Opening:
+    """What starts a recording: its header and the compose policies (or why they are missing)."""
+
+    header: Header
+    policies: tuple[tuple[str, str, str, Any], ...]
+    problem: str | None = None
+
+
 class FeedRecorder:
     """A recording of one stack's service as the TUI sees it; `failure` says why it stopped early."""
 
-    def __init__(self, writer: RecordingWriter) -> None:
+    def __init__(self, writer: RecordingWriter | None, path: Path | None = None, stack: str = "",
+                 service: str = "", heartbeat_s: float = 10.0) -> None:
         self.writer = writer
-        self.stack, self.service = writer.header.stack, writer.header.service
+        self._path = writer.path if writer is not None else Path(path or "")
+        self.stack = writer.header.stack if writer is not None else stack
+        self.service = writer.header.service if writer is not None else service
+        self.heartbeat_s = heartbeat_s
         self.failure: str | None = None
         self._verdict: Verdict | None = None
 
     @classmethod
+    def pending(cls, path: str | Path, stack: str, service: str, heartbeat_s: float = 10.0) -> FeedRecorder:
+        """A tap that writes nothing until `begin`; raises RecordingError now when `path` cannot be written."""
+        path = Path(path)
+        parent = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            raise RecordingError(f"{path}: cannot write: it is a directory")
+        if not parent.is_dir():
+            raise RecordingError(f"{path}: cannot write: no directory {parent}")
+        if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise RecordingError(f"{path}: cannot write: permission denied")
+        return cls(None, path, stack, service, heartbeat_s)
+
+    @classmethod
     def open(cls, path: str | Path, target: Any, source_label: str, heartbeat_s: float = 10.0) -> FeedRecorder:
         """A new recording for `target` (headless.context.Target); raises RecordingError when unwritable."""
+        tap = cls.pending(path, target.stack, target.service, heartbeat_s)
+        tap.begin(tap.prepare(target, source_label))
+        if tap.failure is not None:
+            raise RecordingError(tap.failure)
+        return tap
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def begun(self) -> bool:
+        return self.writer is not None
+
+    @property
+    def lines(self) -> int:
+        return self.writer.lines if self.writer is not None else 0
+
+    @property
+    def active(self) -> bool:
+        return self.failure is None and self.writer is not None and not self.writer.closed
+
+    def prepare(self, target: Any, source_label: str) -> Opening:
+        """The header and the base and head compose policies for `target` (reads git: call it unlocked)."""
+        from ccci_tui.domain.compose import ComposeError
+        from ccci_tui.sources.recipe import RecipeError
+        from ccci_tui.sources.recorder import compose_sides, default_base
+
         header = new_header(
             target.stack, target.service, host=socket.gethostname(),
             recipe_path=str(target.recipe_path) if target.recipe_path else None, source=source_label,
             notes=target.notes, expect_head=target.expect.head, expect_ref=target.expect.head_ref,
             intent=target.expect.intent,
         )
-        tap = cls(RecordingWriter(path, header, heartbeat_s=heartbeat_s))
-        tap._policies(target)
-        return tap
-
-    @property
-    def path(self) -> Path:
-        return self.writer.path
-
-    @property
-    def active(self) -> bool:
-        return self.failure is None and not self.writer.closed
-
-    def _policies(self, target: Any) -> None:
-        """The base and head compose policies, as `ccci-tui record` writes them (for `compare --recording`)."""
-        from ccci_tui.domain.compose import ComposeError
-        from ccci_tui.sources.recipe import RecipeError
-        from ccci_tui.sources.recorder import compose_sides, default_base
-
         if target.recipe_path is None or target.recipe is None:
-            return
+            return Opening(header, ())
         refs = {"base": default_base(target.recipe), "head": target.expect.head_ref or "HEAD"}
         app_env = target.app_env
-        try:
-            sides = list(compose_sides(
+        try:  # as `ccci-tui record` writes them (for `compare --recording`)
+            sides = tuple(compose_sides(
                 target.recipe_path, {s: r for s, r in refs.items() if r}, target.stack,
                 app_env.compose_files if app_env else None, dict(app_env.env) if app_env else None,
             ))
         except (RecipeError, ComposeError) as exc:
-            self.note(f"compose policy not recorded: {exc}")
+            return Opening(header, (), f"compose policy not recorded: {exc}")
+        return Opening(header, sides)
+
+    def begin(self, opening: Opening) -> None:
+        """Create the file with `opening`'s header and policies; a failure turns the tap off."""
+        if self.writer is not None or self.failure is not None:
             return
-        for side, ref, sha, policy in sides:
+        try:
+            self.writer = RecordingWriter(self._path, opening.header, heartbeat_s=self.heartbeat_s)
+        except RecordingError as exc:
+            self.failure = str(exc)
+            return
+        if opening.problem:
+            self.note(opening.problem)
+        for side, ref, sha, policy in opening.policies:
             self._write(partial(self.writer.policy, side, ref, sha, policy), None)
 
     def _write(self, write: Any, fallback: T) -> T:
-        if not self.active:
+        if not self.active:  # not begun yet, or stopped: the value goes on unrecorded
             return fallback
         try:
             return write()  # type: ignore[no-any-return]
@@ -109,5 +164,8 @@ class FeedRecorder:
         """Write a closing note and close the file; safe to call twice."""
         if reason:
             self.note(f"recording stopped: {reason}")
+        if self.writer is None:
+            self.failure = self.failure or "nothing was recorded: the recipe was never read"
+            return
         with contextlib.suppress(RecordingError):
             self.writer.close()

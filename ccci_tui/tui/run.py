@@ -63,7 +63,8 @@ def _recording_app(path: Path, label: str, config: Any) -> CcciApp | str:
 
 
 def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
-    from ccci_tui.headless.context import UsageError, resolve_target
+    from ccci_tui.headless.context import resolve_target
+    from ccci_tui.sources.recipe import recipe_dir_problem
     from ccci_tui.sources.swarm import SwarmError, SwarmSource
 
     stack, service = args.tui_stack, args.tui_service
@@ -75,12 +76,12 @@ def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
         source = SwarmSource()
     except SwarmError as exc:
         return str(exc)
-    target = None
-    if stack is not None:
-        try:  # bad input fails here, before the screen is taken over
-            target = resolve_target(stack, service, recipe, expect_head)
-        except UsageError as exc:
-            return str(exc)
+    # A path that is plainly wrong fails here, before the screen is taken over; what needs git (is it
+    # a repository, does the ref exist) is read in the background, so a slow git never holds up the
+    # screen, and a failure there is shown in the banner instead of a verdict.
+    problem = recipe_dir_problem(recipe) if recipe else None
+    if problem is not None:
+        return problem
 
     def resolver(st: str, sv: str) -> Any:
         return resolve_target(st, sv, recipe, expect_head)
@@ -90,8 +91,8 @@ def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
         from ccci_tui.sources.recording import RecordingError
         from ccci_tui.tui.recording_tap import FeedRecorder
 
-        try:
-            tap = FeedRecorder.open(record, target, source.label)
+        try:  # the file starts once the recipe is read: its header names the recipe and the head
+            tap = FeedRecorder.pending(record, stack, service)
         except RecordingError as exc:
             return str(exc)
     from ccci_tui.tui.app import create_app
@@ -129,5 +130,8 @@ def run_tui(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     app.run()
     if app.record is not None:
-        print(f"ccci-tui: recorded {app.record.writer.lines} lines to {app.record.path}", file=sys.stderr)
+        if app.record.begun:
+            print(f"ccci-tui: recorded {app.record.lines} lines to {app.record.path}", file=sys.stderr)
+        else:
+            print(f"ccci-tui: nothing recorded to {app.record.path}: {app.record.failure}", file=sys.stderr)
     return app.return_code or 0

@@ -39,6 +39,8 @@ class View:
     error: str | None = None  # the last read failure while stale
     stale_since: datetime | None = None
     notes: tuple[str, ...] = ()  # what was found missing (no app env, no recipe), shown once
+    reading: tuple[str, ...] = ()  # inputs of the verdict still being read: no verdict until they are in
+    problem: str | None = None  # an input that could not be read (a bad --recipe): no verdict at all
 
     @property
     def cursor_entry(self) -> Entry | None:
@@ -63,9 +65,15 @@ def expected_head(expect: Expectation, recipe: RecipeState | None) -> str | None
 
 
 def verdict_for(
-    obs: Observation | None, recipe: RecipeState | None, expect: Expectation, timeline: Timeline
+    obs: Observation | None, recipe: RecipeState | None, expect: Expectation, timeline: Timeline,
+    reading: tuple[str, ...] = (), problem: str | None = None,
 ) -> Verdict | None:
-    """The verdict for `obs`, with the clock at the observation's time (so replays agree with live)."""
-    if obs is None:
+    """The verdict for `obs`, with the clock at the observation's time (so replays agree with live).
+
+    None until every input is in: the first read of the service, and the recipe and expected head
+    (or the definite fact that there are none). A verdict made without them could say `converged`
+    and turn red a moment later with nothing deployed in between.
+    """
+    if obs is None or reading or problem is not None:
         return None
     return diagnose(obs, recipe, replace(expect, now=expect.now or obs.at), timeline)

@@ -65,11 +65,11 @@ class VerdictBanner(Vertical, can_focus=True):
 
     def show(self, view: View) -> None:
         verdict = view.verdict
-        key = (verdict, view.mode, view.stack, view.service, view.error)
+        key = (verdict, view.mode, view.stack, view.service, view.error, view.reading, view.problem)
         if key == self._shown:
             return
         self._shown = key
-        severity = verdict.severity if verdict is not None else "info"
+        severity = verdict.severity if verdict is not None else "error" if view.problem else "info"
         for sev in ("ok", "info", "error"):
             self.set_class(sev == severity, f"-{sev}")
         summary, next_step = self._texts(verdict, view)
@@ -93,10 +93,15 @@ class VerdictBanner(Vertical, can_focus=True):
         if verdict is None and not view.stack:
             return Text(f"{SEVERITY_GLYPH['info']} NO STACK CHOSEN  press s to pick a stack and service",
                         style="bold"), Text("")
+        if verdict is None and view.problem is not None:
+            text = Text(f"{SEVERITY_GLYPH['error']} NO VERDICT  ", style="bold")
+            text.append_text(safe(view.problem))
+            return text, Text("Fix the --recipe or --expect-head given and start again.", style="italic")
         if verdict is None:
             what = "reading" if view.mode != STALE else "cannot read"
             text = Text(f"{SEVERITY_GLYPH['info']} NO VERDICT YET  {what} ", style="bold")
-            text.append_text(safe(f"{view.stack}/{view.service}"))
+            waiting = ([f"{view.stack}/{view.service}"] if view.observation is None or view.mode == STALE else [])
+            text.append_text(safe(", ".join([*waiting, *view.reading])))
             return text, safe(view.error or "", "italic")
         text = Text(f"{SEVERITY_GLYPH[verdict.severity]} {verdict.kind.upper()}  ", style="bold")
         text.append_text(safe(verdict.summary))

@@ -1,0 +1,95 @@
+"""The live feed makes no verdict until the recipe and expected head are in (or definitely missing)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from ccci_tui.domain import verdict as v
+from ccci_tui.domain.diagnose import diagnose
+from ccci_tui.domain.verdict import Expectation
+from ccci_tui.headless.context import Target, UsageError
+from ccci_tui.tui.live_feed import LiveFeed
+from ccci_tui.tui.view import View
+from tests.tui.support import RECIPE_STATE, FakeSwarm, run_observations
+
+OBS = run_observations("C")[4]  # the base running, stamped with the base: wrong against the recipe HEAD
+
+
+class Views:
+    """Every view the feed publishes; `until` waits for one that satisfies a predicate."""
+
+    def __init__(self) -> None:
+        self.shown: list[View] = []
+        self._changed = threading.Condition()
+
+    def publish(self, view: View) -> None:
+        with self._changed:
+            self.shown.append(view)
+            self._changed.notify_all()
+
+    def until(self, predicate: Callable[[View], bool], what: str) -> View:
+        with self._changed:
+            ok = self._changed.wait_for(lambda: any(predicate(x) for x in self.shown), timeout=10)
+            assert ok, f"the feed never {what}: {[(x.mode, x.reading, x.problem) for x in self.shown]}"
+            return next(x for x in self.shown if predicate(x))
+
+
+def _feed(resolver: Callable[[str, str], Target], views: Views) -> LiveFeed:
+    assert OBS.service is not None
+    return LiveFeed(FakeSwarm([OBS]), OBS.service.stack, "app", views.publish, resolver=resolver,
+                    poll_interval=0.05, memory_interval=None)
+
+
+def test_no_verdict_while_the_recipe_is_read_then_the_recipe_s_verdict():
+    assert diagnose(OBS, None, Expectation(now=OBS.at)).kind == v.CONVERGED  # what a verdict made too early says
+    release, views = threading.Event(), Views()
+
+    def slow_resolver(stack: str, service: str) -> Target:
+        release.wait(10)
+        return Target(stack, service, None, Path(RECIPE_STATE.path), RECIPE_STATE, Expectation())
+
+    feed = _feed(slow_resolver, views).start()
+    try:
+        shown = views.until(lambda x: x.observation is not None, "showed the service")
+        assert shown.verdict is None and shown.reading == ("the app env and recipe",)
+        release.set()
+        views.until(lambda x: x.verdict is not None, "made a verdict once the recipe was in")
+    finally:
+        feed.close()
+    first = next(i for i, x in enumerate(views.shown) if x.verdict is not None)
+    assert all(x.verdict is None for x in views.shown[:first])
+    kinds = {x.verdict.kind for x in views.shown if x.verdict is not None}
+    assert kinds == {v.STAMP_MISMATCH}, kinds
+
+
+def test_a_recipe_that_cannot_be_read_is_a_problem_not_a_green_verdict():
+    views = Views()
+
+    def bad_resolver(stack: str, service: str) -> Target:
+        raise UsageError("not a git repository: /srv/nowhere")
+
+    feed = _feed(bad_resolver, views).start()
+    try:
+        views.until(lambda x: x.observation is not None and x.problem is not None, "said the recipe failed")
+    finally:
+        feed.close()
+    assert all(x.verdict is None for x in views.shown)
+    assert views.shown[-1].problem == "not a git repository: /srv/nowhere" and not views.shown[-1].reading
+
+
+def test_no_recipe_anywhere_is_a_definite_fact_the_verdict_states():
+    views = Views()
+    missing = "no --recipe or --expect-head; app env not used: no app env for this stack"
+
+    def resolver(stack: str, service: str) -> Target:
+        return Target(stack, service, None, None, None, Expectation(head_missing=missing))
+
+    feed = _feed(resolver, views).start()
+    try:
+        shown = views.until(lambda x: x.verdict is not None, "made a verdict")
+    finally:
+        feed.close()
+    assert shown.verdict is not None
+    assert shown.verdict.kind == v.CONVERGED and missing in shown.verdict.summary
