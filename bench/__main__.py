@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench.common import RESULTS_DIR, BenchError, lab_problem
+from bench.common import RESULTS_DIR, BenchError, lab_client, lab_problem
 
 # every bench/bench_<name>.py with a `run(args) -> dict` is a benchmark
 BENCHES = {
@@ -39,9 +39,7 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def _engine_version() -> str | None:
-    import docker
-
-    client = docker.from_env(timeout=10)
+    client = lab_client(timeout=10)
     try:
         return str(client.version().get("Version"))
     except Exception:  # noqa: BLE001 - only metadata

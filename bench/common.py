@@ -16,7 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.support builds the recipes the lab upgrades
 
-from tests.support.lab import lab_problem  # noqa: E402, F401 - after the path set-up; bench/__main__ uses it
+from tests.support.lab import lab_client, lab_env, lab_problem, point_at_lab  # noqa: E402, F401 - after the path set-up
+
+# The benchmarks use the lab daemon only: set before any docker client exists, inherited by every
+# command a benchmark starts (docker service update, ccci-tui in a pty)
+point_at_lab()
 
 STACK_PREFIX = "ccci-b"
 STACK_LABEL = "com.docker.stack.namespace"
@@ -32,9 +36,7 @@ class Lab:
     """A docker client on the lab swarm; every stack it names is removed on exit, with its volumes."""
 
     def __init__(self, timeout: float = 60.0) -> None:
-        import docker
-
-        self.client: Any = docker.from_env(timeout=int(timeout))
+        self.client: Any = lab_client(timeout=int(timeout))
         self.stacks: list[str] = []
         self._removed: set[str] = set()
 
@@ -55,7 +57,7 @@ class Lab:
         if stack in self._removed:
             return
         self._removed.add(stack)
-        subprocess.run(["docker", "stack", "rm", stack], capture_output=True, timeout=60, check=False)
+        subprocess.run(["docker", "stack", "rm", stack], capture_output=True, env=lab_env(), timeout=60, check=False)
 
     def close(self) -> None:
         """Remove every stack, wait for its containers to go, then drop its volumes and networks."""

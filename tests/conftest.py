@@ -1,8 +1,12 @@
-"""Shared fixtures: the lab swarm, unique stacks that are always removed, throwaway recipes."""
+"""Shared fixtures: the lab swarm, unique stacks that are always removed, throwaway recipes.
+
+Everything talks to the lab daemon only: DOCKER_HOST is set to it here, at import, before any docker
+client exists; xdist workers and every subprocess a test starts inherit it. What a session created
+is swept by the session's own stack prefix when it ends.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import time
@@ -13,13 +17,40 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.lab import lab_problem
+from tests.support.lab import (
+    LabDaemon,
+    lab_client,
+    lab_env,
+    named_host,
+    owns_daemon,
+    point_at_lab,
+    start_lab_daemon,
+    swarm_lab,
+)
+from tests.support.lab import lab_problem as _lab_problem
 from tests.support.recipes import Recipe, build_recipe
+from tests.support.sweep import sweep
 
 REFERENCE = Path(__file__).parent / "fixtures" / "swarm-lab"
+LAB_HOST = point_at_lab()
+
+lab_problem = cache(_lab_problem)  # asked once per session (and per xdist worker)
+
+# `ccci-t` + 4 hex per test session: the sweep at its end removes only its own stacks, never those of
+# another session on the same lab. Set in pytest_configure; xdist workers get the controller's.
+SESSION_PREFIX = ""
 
 
-lab_problem = cache(lab_problem)  # asked once per session (and per xdist worker)
+def pytest_configure(config: pytest.Config) -> None:
+    global SESSION_PREFIX
+    workerinput = getattr(config, "workerinput", None)
+    SESSION_PREFIX = workerinput["ccci_session_prefix"] if workerinput else f"ccci-t{uuid.uuid4().hex[:4]}"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist (controller): hand this session's prefix to each worker."""
+    node.workerinput["ccci_session_prefix"] = SESSION_PREFIX
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -37,13 +68,12 @@ class Swarm:
     """A docker client on the lab swarm and a factory of unique stack names."""
 
     def __init__(self) -> None:
-        import docker
-
-        self.client = docker.from_env(timeout=30)
+        self.client = lab_client(timeout=30)
         self.stacks: list[str] = []
 
-    def new_stack(self, prefix: str = "ccci-t") -> str:
-        name = f"{prefix}{uuid.uuid4().hex[:8]}"
+    def new_stack(self) -> str:
+        """A fresh stack name: the session's prefix + 6 hex."""
+        name = f"{SESSION_PREFIX}{uuid.uuid4().hex[:6]}"
         self.stacks.append(name)
         return name
 
@@ -75,38 +105,33 @@ class Swarm:
         )
 
     def remove_all(self) -> None:
-        """Remove the stacks now; their volumes go at the end of the session, once the containers
-        are gone (waiting here would cost every live test the stop grace of its tasks)."""
+        """Remove the stacks now; their volumes go with the session's sweep, once the containers are gone
+        (waiting here would cost every live test the stop grace of its tasks)."""
         for stack in self.stacks:
-            subprocess.run(["docker", "stack", "rm", stack], capture_output=True, timeout=60, check=False)
-        REMOVED_STACKS.extend(self.stacks)
+            subprocess.run(["docker", "stack", "rm", stack], capture_output=True, env=lab_env(), timeout=60,
+                           check=False)
         self.client.close()
 
 
-REMOVED_STACKS: list[str] = []
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Drop the volumes of every stack this session removed, after their containers went."""
-    if not REMOVED_STACKS:
+    """Sweep what this session created from the lab: once, in the controller after every worker ended
+    (or in the only process without xdist); also after failures and daemon restarts."""
+    if hasattr(session.config, "workerinput") or not SESSION_PREFIX:
         return
-    import docker
+    result = sweep(SESSION_PREFIX)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    if result.found:
+        reporter.write_line(f"lab sweep ({SESSION_PREFIX}*): removed {len(result.found)} leftovers")
+    if result.left:
+        reporter.write_line(f"lab sweep ({SESSION_PREFIX}*): still there: {', '.join(result.left)}", yellow=True)
 
-    client = docker.from_env(timeout=30)
-    try:
-        deadline = time.monotonic() + 60
-        for stack in REMOVED_STACKS:
-            label = f"com.docker.stack.namespace={stack}"
-            # the low-level list: the high-level one inspects each container and races their removal
-            while time.monotonic() < deadline and client.api.containers(all=True, filters={"label": label}):
-                time.sleep(0.3)
-            for vol in (client.api.volumes(filters={"label": label}) or {}).get("Volumes") or []:
-                with contextlib.suppress(Exception):  # best effort: a leftover volume harms nothing
-                    client.api.remove_volume(vol["Name"], force=True)
-    except Exception:  # noqa: BLE001 - cleanup must never fail the run
-        pass
-    finally:
-        client.close()
+
+@pytest.fixture
+def session_prefix() -> str:
+    """This session's stack prefix (what its sweep removes)."""
+    return SESSION_PREFIX
 
 
 @pytest.fixture
@@ -116,6 +141,24 @@ def swarm() -> Iterator[Swarm]:
         yield lab
     finally:
         lab.remove_all()
+
+
+@pytest.fixture
+def lab_daemon() -> Iterator[LabDaemon]:
+    """Stop and start the lab's own dockerd (by its recorded pid); never a daemon the lab did not start."""
+    if not owns_daemon():
+        reason = ("needs the lab's own dockerd (root, scripts/swarm-lab up, no CCCI_LAB_DOCKER_HOST): "
+                  "this test stops and restarts it")
+        # a named daemon is never stopped, so there the test is skipped even in CI mode
+        if os.environ.get("CCCI_REQUIRE_SWARM") == "1" and not named_host():
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    try:
+        yield LabDaemon()
+    finally:
+        # whatever the test did, the next one finds the lab running (fast when it is)
+        if swarm_lab("pid").returncode != 0 or _lab_problem() is not None:
+            start_lab_daemon()
 
 
 @pytest.fixture

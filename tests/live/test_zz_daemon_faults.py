@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -17,59 +16,12 @@ from ccci_tui.headless.context import Target
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.upgrade.stack import deploy_recipe
 from ccci_tui.upgrade.watch import watch_until_terminal
+from tests.support.lab import lab_client
 from tests.support.proxy import EngineProxy
 from tests.support.recipes import BASE_TAG
 
 pytestmark = [pytest.mark.live, pytest.mark.serial]
 ROOT = Path(__file__).resolve().parents[2]
-LAB = str(ROOT / "scripts" / "swarm-lab")
-
-
-def _dockerd_pid() -> int | None:
-    out = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True, check=False).stdout.split()
-    return int(out[0]) if out else None
-
-
-def _reachable() -> bool:
-    return subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True,
-                          timeout=10, check=False).returncode == 0
-
-
-@pytest.fixture
-def controllable_daemon():
-    if os.geteuid() != 0 or _dockerd_pid() is None:
-        reason = "needs root and a local dockerd this test may stop and restart"
-        if os.environ.get("CCCI_REQUIRE_SWARM") == "1":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    yield
-    if not _reachable():
-        subprocess.run([LAB, "up"], capture_output=True, timeout=180, check=False)
-    _wait_swarm_ready()
-
-
-def stop_dockerd() -> None:
-    pid = _dockerd_pid()
-    assert pid is not None
-    os.kill(pid, 15)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and _dockerd_pid() is not None:
-        time.sleep(0.2)
-
-
-def start_dockerd() -> None:
-    proc = subprocess.run([LAB, "up"], capture_output=True, text=True, timeout=180, check=False)
-    assert proc.returncode == 0, proc.stderr
-    _wait_swarm_ready()
-
-
-def _wait_swarm_ready() -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ok = subprocess.run(["docker", "node", "ls"], capture_output=True, timeout=10, check=False).returncode == 0
-        if ok:
-            return
-        time.sleep(0.5)
 
 
 def base_running(swarm, recipe, stack):
@@ -77,30 +29,33 @@ def base_running(swarm, recipe, stack):
     swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
 
 
-def test_wait_keeps_trying_while_the_daemon_is_down(controllable_daemon, swarm, recipe_repo):
+def test_wait_keeps_trying_while_the_daemon_is_down(lab_daemon, swarm, recipe_repo):
     recipe = recipe_repo(head_script="base")
     stack = swarm.new_stack()
     base_running(swarm, recipe, stack)
     mark = json.loads(subprocess.run([sys.executable, "-m", "ccci_tui", "mark", stack, "--format", "json"],
                                      capture_output=True, text=True, cwd=ROOT, check=True).stdout)
-    started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "ccci_tui", "wait", stack, "--recipe", str(recipe.path),
                              "--since-index", str(mark["index"]), "--timeout", "15"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
-    stop_dockerd()
     try:
+        time.sleep(2)  # let it connect and take its first reads
+        lab_daemon.stop()
+        # the daemon is gone (stop waits until dockerd has exited): a wait that gave up on the first
+        # error would have exited by now; this one must keep trying until its own 15 s are up
+        assert proc.poll() is None, f"wait exited when the daemon went away: {proc.communicate()}"
         out, err = proc.communicate(timeout=60)
     finally:
-        start_dockerd()
-    elapsed = time.monotonic() - started
-    assert elapsed >= 14, f"wait gave up early ({elapsed:.1f} s): {err}"
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        lab_daemon.start()
     assert proc.returncode == 2, (out, err)
-    assert "gave up after 15 s" in err and "unreachable" in err
+    assert "gave up after 15 s" in err and "unreachable" in err, err
     assert "Traceback" not in err
 
 
-def test_restart_then_a_rollback_while_disconnected_is_still_diagnosed(controllable_daemon, swarm, recipe_repo):
+def test_restart_then_a_rollback_while_disconnected_is_still_diagnosed(lab_daemon, swarm, recipe_repo):
     """The watch reads through a proxy that stays cut across a dockerd restart and the whole rollback."""
     recipe = recipe_repo(head_script="contention")
     stack = swarm.new_stack()
@@ -125,10 +80,10 @@ def test_restart_then_a_rollback_while_disconnected_is_still_diagnosed(controlla
         before = len(seen)
         assert before > 0
         proxy.cut()  # from here on the watch is disconnected
-        stop_dockerd()
-        start_dockerd()
+        lab_daemon.stop()
+        lab_daemon.start()
         swarm.client.close()
-        swarm.client = __import__("docker").from_env(timeout=30)
+        swarm.client = lab_client(timeout=30)
         swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" and x["DesiredState"] == "running"
                                                for x in t), timeout=90)
         deploy_recipe(recipe.path, stack)  # the upgrade and its rollback happen while the watch is away

@@ -11,7 +11,6 @@ from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.tui.app import create_app
 from ccci_tui.tui.view import LIVE, STALE
 from ccci_tui.upgrade.stack import deploy_recipe
-from tests.live.test_zz_daemon_faults import controllable_daemon, start_dockerd, stop_dockerd  # noqa: F401
 from tests.support.proxy import EngineProxy
 from tests.support.recipes import BASE_TAG
 from tests.tui.support import screen_text
@@ -19,7 +18,7 @@ from tests.tui.support import screen_text
 pytestmark = [pytest.mark.live, pytest.mark.serial]
 
 
-async def test_tui_goes_stale_stays_up_recovers_and_never_writes(controllable_daemon, swarm, recipe_repo):  # noqa: F811
+async def test_tui_goes_stale_stays_up_recovers_and_never_writes(lab_daemon, swarm, recipe_repo):
     recipe = recipe_repo(head_script="base")
     stack = swarm.new_stack()
     deploy_recipe(recipe.path, stack, ref=BASE_TAG)
@@ -39,13 +38,13 @@ async def test_tui_goes_stale_stays_up_recovers_and_never_writes(controllable_da
         async with app.run_test(size=(120, 36)) as pilot:
             await until(LIVE, 60)
             verdict = app.main.view.verdict
-            await asyncio.to_thread(stop_dockerd)
+            await asyncio.to_thread(lab_daemon.stop)
             await until(STALE, 60)
             await pilot.pause()
             assert "STALE" in screen_text(app)
             assert app.main.view.verdict == verdict  # the last good observation stays on screen
             assert app.is_running
-            await asyncio.to_thread(start_dockerd)
+            await asyncio.to_thread(lab_daemon.start)
             await until(LIVE, 90)
             await pilot.press("R", "S", "T")  # the re-run keys without --write: refused, nothing sent
             await pilot.pause()

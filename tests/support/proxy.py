@@ -9,15 +9,19 @@ import socket
 import tempfile
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from tests.support.lab import lab_docker_host
 
 _REQUEST = re.compile(rb"(GET|HEAD|POST|PUT|DELETE|PATCH) (/\S*) HTTP/1\.[01]\r\n")
 
 
 class EngineProxy:
-    """Forwards every byte to `upstream`; `requests` lists (method, path) the clients sent."""
+    """Forwards every byte to `upstream` (a socket path, unix:// or tcp:// address; default: the lab
+    daemon, never the machine's own); `requests` lists (method, path) the clients sent."""
 
-    def __init__(self, upstream: str = "/var/run/docker.sock") -> None:
-        self.upstream = upstream
+    def __init__(self, upstream: str | None = None) -> None:
+        self.upstream = upstream or lab_docker_host()
         self.dir = Path(tempfile.mkdtemp(prefix="ccci-proxy-"))
         self.path = self.dir / "docker.sock"
         self.requests: list[tuple[str, str]] = []
@@ -43,9 +47,8 @@ class EngineProxy:
                 client, _ = self._server.accept()
             except OSError:
                 return
-            up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                up.connect(self.upstream)
+                up = self._connect_upstream()
             except OSError:
                 client.close()
                 continue
@@ -53,6 +56,22 @@ class EngineProxy:
                 self._conns += [client, up]
             threading.Thread(target=self._pipe, args=(client, up, True), daemon=True).start()
             threading.Thread(target=self._pipe, args=(up, client, False), daemon=True).start()
+
+    def _connect_upstream(self) -> socket.socket:
+        url = urlsplit(self.upstream if "://" in self.upstream else f"unix://{self.upstream}")
+        if url.scheme == "tcp":
+            up = socket.create_connection((url.hostname or "127.0.0.1", url.port or 2375), timeout=10)
+            up.settimeout(None)  # an event stream stays quiet for long
+            return up
+        if url.scheme != "unix":
+            raise OSError(f"EngineProxy cannot forward to {self.upstream}")
+        up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            up.connect(url.path)
+        except OSError:
+            up.close()
+            raise
+        return up
 
     def _pipe(self, src: socket.socket, dst: socket.socket, log: bool) -> None:
         pending = b""
