@@ -324,11 +324,14 @@ class LiveFeed:
                 return
             self.notes = notes
             if opening is not None and self.tap is not None:
-                self._begin_tap(opening)
+                self.tap.begin(opening)
+                self._raw_recipe = None  # a new file: the recipe goes in after its header
             if target is not None:
                 self._set_recipe(target.recipe)
                 self.recipe_path = target.recipe_path
                 self.expect, self.app_env = target.expect, target.app_env
+            if opening is not None and self._obs is not None and self.tap is not None:
+                self._obs = self.tap.observation(self._obs)  # the file goes on from the latest read
             self._resolved, self._problem = True, problem
             view = self._view()
         self.publish(view)
@@ -339,13 +342,6 @@ class LiveFeed:
         if tap is None or tap.begun or target is None:
             return None
         return tap.prepare(target, self.label)
-
-    def _begin_tap(self, opening: Any) -> None:
-        """Start the recording once its header can name the recipe (under the lock): the latest read first."""
-        assert self.tap is not None
-        self.tap.begin(opening)
-        if self._obs is not None:
-            self._obs = self.tap.observation(self._obs)
 
     def _set_recipe(self, state: RecipeState | None) -> bool:
         """Keep `state` as the recording holds it (under the lock); False when nothing changed."""

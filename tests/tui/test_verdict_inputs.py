@@ -93,3 +93,46 @@ def test_no_recipe_anywhere_is_a_definite_fact_the_verdict_states():
         feed.close()
     assert shown.verdict is not None
     assert shown.verdict.kind == v.CONVERGED and missing in shown.verdict.summary
+
+
+def test_a_pending_recording_starts_once_the_recipe_is_read(tmp_path: Path):
+    from ccci_tui.domain.replay import OBSERVATION, RECIPE, VERDICT
+    from ccci_tui.sources.recording import read_recording
+    from ccci_tui.tui.recording_tap import FeedRecorder
+
+    assert OBS.service is not None
+    out = tmp_path / "tui.jsonl"
+    tap = FeedRecorder.pending(out, OBS.service.stack, "app")
+    release, views = threading.Event(), Views()
+
+    def slow_resolver(stack: str, service: str) -> Target:
+        release.wait(10)
+        return Target(stack, service, None, Path(RECIPE_STATE.path), RECIPE_STATE, Expectation())
+
+    feed = LiveFeed(FakeSwarm([OBS]), OBS.service.stack, "app", views.publish, resolver=slow_resolver,
+                    poll_interval=0.05, memory_interval=None, tap=tap)
+    feed.start()
+    try:
+        views.until(lambda x: x.observation is not None, "showed the service")
+        assert not out.exists() and not tap.begun  # nothing to head the file with yet
+        release.set()
+        views.until(lambda x: x.verdict is not None, "made a verdict")
+    finally:
+        feed.close()
+    recording = read_recording(out)
+    assert recording.header.recipe_path == RECIPE_STATE.path
+    kinds = [r.kind for r in sorted(recording.records, key=lambda r: r.line)]
+    assert kinds.index(RECIPE) < kinds.index(OBSERVATION) < kinds.index(VERDICT), kinds
+    assert recording.of_kind(VERDICT)[0].value.kind == v.STAMP_MISMATCH
+
+
+def test_a_recording_path_that_cannot_be_written_fails_before_the_screen(tmp_path: Path):
+    import pytest
+
+    from ccci_tui.sources.recording import RecordingError
+    from ccci_tui.tui.recording_tap import FeedRecorder
+
+    with pytest.raises(RecordingError, match="no directory"):
+        FeedRecorder.pending(tmp_path / "missing" / "x.jsonl", "s", "app")
+    with pytest.raises(RecordingError, match="is a directory"):
+        FeedRecorder.pending(tmp_path, "s", "app")
