@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -21,10 +22,11 @@ from ccci_tui.tui.compare_source import Comparer, RecipeComparer, recorded_compa
 from ccci_tui.tui.live_feed import LiveFeed, Resolver, list_stacks
 from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.replay_feed import ReplayFeed
-from ccci_tui.tui.rerun_flow import RUNNING, RerunFlow
+from ccci_tui.tui.rerun_flow import PLANNING, RUNNING, RerunFlow
 from ccci_tui.tui.rerunner import Rerunner
 from ccci_tui.tui.screens.compare import CompareScreen
 from ccci_tui.tui.screens.help import HelpScreen
+from ccci_tui.tui.screens.loading import Loading
 from ccci_tui.tui.screens.main import MainScreen
 from ccci_tui.tui.screens.picker import PickerScreen
 from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View
@@ -95,6 +97,7 @@ class CcciApp(RerunFlow, App[int]):
         self.live: LiveFeed | None = self._new_feed(stack, service, record) if stack is not None else None
         self._pending: View | None = None
         self._posted = False
+        self._views_shown = 0
         self._lock = threading.Lock()
         self._mode: str | None = None
         self.install_rerun_keys()  # bound even when read-only, so the keys explain themselves
@@ -159,6 +162,77 @@ class CcciApp(RerunFlow, App[int]):
                 self._noted.add(note)
                 self.notify(note, severity="warning", markup=False)
         self.main.show_view(view)
+        self._views_shown += 1
+
+    # ---- settled: what tests and screenshots wait for ----------------------------------
+
+    def unsettled(self) -> str:
+        """What the screen still waits for, in a few words; empty once it shows everything it was given."""
+        with self._lock:
+            if self._posted:
+                return "a published view"
+        if self.rerun_state == PLANNING:
+            return "the re-run's plan"
+        view = self.main.view if self.screen_stack else None
+        if view is not None and view.reading:  # the feed's own thread reads the verdict's inputs
+            return f"{view.reading[0]} to be read"
+        for screen in self.screen_stack:
+            if not screen.is_mounted:
+                return f"{type(screen).__name__} to mount"
+            if isinstance(screen, Loading) and screen.awaiting:
+                return screen.awaiting
+        # the screens' workers (the command palette's search); the app's own is the re-run, which runs
+        # for minutes and streams its progress as views
+        busy = [w.name or w.group for w in self.workers if w.node is not self and not w.is_finished]
+        return f"the {busy[0]} worker" if busy else ""
+
+    @property
+    def is_settled(self) -> bool:
+        """No published view waits, every screen is mounted with its data, and no screen's worker runs."""
+        return not self.unsettled()
+
+    async def wait_settled(self, timeout: float = 30.0) -> None:
+        """Return once the app is settled and has drawn the screen since, with no view shown meanwhile.
+
+        For callers outside the app's task (Pilot tests, screenshots). A live feed's next read is not
+        waited for: the app is settled between reads. Raises TimeoutError naming what it still waits for.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+
+        async def within(step: Awaitable[object]) -> bool:
+            try:
+                await asyncio.wait_for(step, max(0.01, deadline - loop.time()))
+            except TimeoutError:
+                return False
+            return True
+
+        while True:
+            shown = self._views_shown
+            if (await within(self._drained()) and self.is_settled
+                    and await within(self.animator.wait_until_complete())
+                    and await within(self.screen.wait_for_refresh())
+                    and self.is_settled and self._views_shown == shown):
+                return
+            if loop.time() >= deadline:
+                raise TimeoutError(f"the app did not settle in {timeout:g} s: it waits for "
+                                   f"{self.unsettled() or 'views that keep arriving'}")
+            await asyncio.sleep(0.01)  # loads finish on other threads: look again shortly
+
+    async def _drained(self) -> None:
+        """Every message already queued for the app, the screen or its widgets has been handled."""
+        pending = {}
+        for node in (self, *self.screen.walk_children(with_self=True)):
+            handled = asyncio.get_running_loop().create_future()
+            if node.call_later(handled.set_result, None):
+                pending[handled] = node
+        while pending:
+            done, _ = await asyncio.wait(pending, timeout=0.05)
+            for future in done:
+                del pending[future]
+            for future, node in list(pending.items()):
+                if not node.is_running:  # removed meanwhile (a footer rebuilt): its queue went with it
+                    del pending[future]
 
     # ---- actions ------------------------------------------------------------------------
 

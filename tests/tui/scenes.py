@@ -17,7 +17,7 @@ from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
 from ccci_tui.upgrade.plan import UpgradePlan
 from tests.support.recipes import BASE_TAG, compose_text
 from tests.support.reference import BASE_SHA, HEAD_SHA
-from tests.tui.support import FIXED_NOW, screen_text, wait_until
+from tests.tui.support import FIXED_NOW, screen_text
 
 SIZES = [(120, 36), (80, 24)]
 DEMO_LABEL = "bundled demo recording (demo.jsonl.gz)"
@@ -30,17 +30,30 @@ def demo_app(recording: Recording) -> CcciApp:
 
 
 async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.wait_for_scheduled_animations()
+    """Wait until the app has shown everything it was given (its compare or picker thread included)."""
+    await pilot.app.wait_settled()
+
+
+def keys(*pressed: str) -> Before:
+    """A scene that presses `pressed`, then settles."""
+
+    async def run(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press(*pressed)
+        await settle(pilot)
+
+    return run
 
 
 async def _compare_ready(pilot: Pilot) -> None:
-    await pilot.press("c")  # here, not in `press`: run_before runs before the presses
-    await wait_until(pilot, lambda: "differences" in screen_text(pilot.app))
     await settle(pilot)
+    await pilot.press("c")
+    await settle(pilot)  # the comparison is read on the screen's own thread: settled once it shows
+    assert "differences" in screen_text(pilot.app)
 
 
 async def _task(pilot: Pilot) -> None:
+    await settle(pilot)
     await pilot.press("3")
     tasks = pilot.app.screen.query_one("#tasks")
     failed = next(t for t in pilot.app.screen.view.observation.tasks if t.state == "failed")
@@ -73,27 +86,25 @@ def demo_plan(order: str = "stop-first", stack: str = "discourse_example_org") -
 
 
 async def _rerun(pilot: Pilot) -> None:
-    # the demo is a recording, which is never re-run: the confirmation is shown as S shows it live
+    # the demo is a recording, which is never re-run: the confirmation is shown as S shows it live,
+    # over a main screen that has settled first, as it has by the time anyone presses S
+    await settle(pilot)
     pilot.app.push_screen(ConfirmRerunScreen(demo_plan()))
     await settle(pilot)
 
 
-async def _picker_filtered(pilot: Pilot) -> None:
-    await pilot.press("s", *"ap")
-    await settle(pilot)
-
-
-# name -> (keys pressed after `before` runs, before)
+# name -> (keys pressed after `before`, before): every scene presses its keys inside `before`, which
+# ends settled, so the screenshot is taken of a settled screen
 SCENES: dict[str, tuple[tuple[str, ...], Before]] = {
     "main": ((), settle),
-    "main_first_entry": (("p",) * 19, settle),
-    "main_converged": (("n",) * 20, settle),
-    "main_tasks_pane": (("3",), settle),
-    "main_absolute_times": (("t",), settle),
-    "evidence": (("enter",), None),
+    "main_first_entry": ((), keys(*("p",) * 19)),
+    "main_converged": ((), keys(*("n",) * 20)),
+    "main_tasks_pane": ((), keys("3")),
+    "main_absolute_times": ((), keys("t")),
+    "evidence": ((), keys("enter")),
     "task": ((), _task),
-    "help": (("question_mark",), settle),
-    "picker": ((), _picker_filtered),
+    "help": ((), keys("question_mark")),
+    "picker": ((), keys("s", *"ap")),
     "compare": ((), _compare_ready),
     "rerun_confirmation": ((), _rerun),
 }

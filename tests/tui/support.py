@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from ccci_tui.domain.model import Event, Observation, RecipeState, TagInfo
@@ -59,6 +60,7 @@ class FakeSwarm:
 
         self.script = list(script)
         self.reads = 0
+        self.hanging = 0  # reads blocked in "hang" right now
         self._stacks = stacks
         self._gate = threading.Event()
         self._last: Observation | None = None
@@ -72,7 +74,11 @@ class FakeSwarm:
             item = self.script.pop(0) if self.script else self._last
             self.reads += 1
         if isinstance(item, str) and item == "hang":
+            with self.lock:
+                self.hanging += 1
             self._gate.wait()
+            with self.lock:
+                self.hanging -= 1
             from ccci_tui.sources.swarm import SwarmError
 
             raise SwarmError("released after hanging")
@@ -100,19 +106,80 @@ def run_observations(run: str = "C") -> list[Observation]:
     return [it for it in merged(run) if isinstance(it, Observation) and it.service is not None]
 
 
-async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:  # noqa: ANN001
-    """Let the app run until `predicate()` holds (feeds post from their own threads)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for the app"
-        await pilot.pause(0.02)
+async def wait_until(pilot, predicate, timeout: float = 10.0, what: str = "") -> None:  # noqa: ANN001
+    """Let the app settle until `predicate()` holds: feeds post from their own threads, so it may
+    take a few reads; fails after `timeout` seconds naming `what` (or the predicate)."""
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        await app.wait_settled(timeout=max(0.1, deadline - loop.time()))
+        if predicate():
+            return
+        assert loop.time() < deadline, f"timed out after {timeout:g} s waiting for {what or predicate}"
+        await asyncio.sleep(0.01)  # the app is settled; the next view comes from a feed's thread
 
 
 def screen_text(app) -> str:  # noqa: ANN001
-    """What the terminal shows, as plain text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    """What the terminal shows, as plain text.
+
+    Read back from `App.export_screenshot`, Textual's public rendering of the whole terminal: it draws
+    a modal dialog over the screens beneath it, as the terminal does. (Rendering the screen's
+    compositor directly, outside a refresh, draws a dialog over nothing, and the dialog keeps that
+    blank backdrop until its next refresh, in snapshots too.)
+    """
+    return "\n".join(svg_lines(app.export_screenshot(), *app.size))
+
+
+def svg_lines(svg: str, width: int, height: int) -> list[str]:
+    """The text of a Rich SVG export, one string per terminal line (cells without text are spaces)."""
+    import html
+    import re
+
+    from rich.cells import cell_len
+
+    clip = re.search(r'-line-0">\s*<rect x="0" y="[\d.]+" width="([\d.]+)"', svg)
+    assert clip is not None, "not a Rich SVG export"
+    cell = float(clip.group(1)) / width
+    rows: dict[int, list[tuple[int, str]]] = {}
+    for m in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" '
+                         r'clip-path="url\(#[\w-]+-line-(\d+)\)">(.*?)</text>', svg, re.S):
+        rows.setdefault(int(m.group(2)), []).append((round(float(m.group(1)) / cell), html.unescape(m.group(3))))
+    lines = []
+    for y in range(height):
+        line, at = "", 0
+        for x, text in sorted(rows.get(y, [])):
+            text = text.replace("\xa0", " ").replace("\n", "")  # Rich ends each line with a newline segment
+            line += " " * (x - at) + text
+            at = x + cell_len(text)
+        lines.append(line)
+    return lines
+
+
+class Notes:
+    """A `run_test(message_hook=...)` that keeps every notification the app raised, in order.
+
+    Textual's own list of notifications is private, and drops each one when its timeout passes.
+    """
+
+    def __init__(self) -> None:
+        from textual.notifications import Notification
+
+        self.raised: list[Notification] = []
+
+    def __call__(self, message: object) -> None:
+        from textual.notifications import Notify
+
+        if isinstance(message, Notify):
+            self.raised.append(message.notification)
+
+    @property
+    def messages(self) -> str:
+        return "\n".join(str(n.message) for n in self.raised)
+
+    @property
+    def titles(self) -> str:
+        return "\n".join(str(n.title) for n in self.raised)
 
 
 # ---- the re-run without a swarm ----------------------------------------------------------------

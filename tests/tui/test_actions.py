@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from textual.widgets import OptionList
+
 from ccci_tui.domain.model import Observation
 from ccci_tui.domain.replay import RECIPE, Record, Recording
 from ccci_tui.sources.swarm import StackSummary
 from ccci_tui.tui.app import create_app
 from ccci_tui.tui.screens.main import MainScreen
 from ccci_tui.tui.screens.picker import PickerScreen
-from tests.tui.support import RECIPE_STATE, FakeSwarm, run_observations, screen_text, wait_until
+from tests.tui.support import RECIPE_STATE, FakeSwarm, Notes, run_observations, screen_text, wait_until
 
 
 def _replay(recording: Recording, clock, tmp_path: Path, **kw):  # noqa: ANN001, ANN003, ANN202
@@ -26,26 +28,26 @@ def _live(clock, tmp_path: Path, **kw):  # noqa: ANN001, ANN003, ANN202
 
 
 async def test_export_writes_markdown_and_copies_it(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
-    app = _replay(run_c, clock, tmp_path)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
+    app, notes = _replay(run_c, clock, tmp_path), Notes()
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
+        await app.wait_settled()
         await pilot.press("e")
-        await pilot.pause()
+        await app.wait_settled()
         files = list(tmp_path.glob("*.md"))
         assert [f.name for f in files] == ["ccci-verdict-research_oom-20261127-190000.md"]
         text = files[0].read_text()
         assert text.startswith("### ccci-tui: `swarm-rollback`")
         assert "OOM-killed" in text and "| source | evidence |" in text
         assert app.clipboard == text
-        shown = " ".join(str(n.message) for n in app._notifications)
-        assert str(files[0]) in shown
+        assert str(files[0]) in notes.messages
 
 
 async def test_export_from_the_evidence_screen(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
     app = _replay(run_c, clock, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
+        await app.wait_settled()
         await pilot.press("enter", "e")
-        await pilot.pause()
+        await app.wait_settled()
         assert len(list(tmp_path.glob("*.md"))) == 1
 
 
@@ -66,37 +68,38 @@ class FakeRerunner:
 
 
 async def test_read_only_refuses_the_re_run(clock, tmp_path: Path) -> None:  # noqa: ANN001
-    rerunner = FakeRerunner()
+    rerunner, notes = FakeRerunner(), Notes()
     app = _live(clock, tmp_path, rerun=rerunner)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
         await wait_until(pilot, lambda: app.main.view is not None and app.main.view.verdict is not None)
-        await pilot.pause(0.2)
-        footer = screen_text(app).splitlines()[-1]
-        assert "e Export" in footer and "Re-run" not in footer
+        # the footer is rebuilt from the bindings after the screen mounts: wait for it to be drawn
+        await wait_until(pilot, lambda: "e Export" in screen_text(app).splitlines()[-1], what="the footer")
+        assert "Re-run" not in screen_text(app).splitlines()[-1]
         commands = [c.title for c in app.get_system_commands(app.screen)]
         assert "Re-run the upgrade" not in commands
         await pilot.press("R")
-        await pilot.pause()
+        await app.wait_settled()
         assert isinstance(app.screen, MainScreen)
-        assert any("Read-only" in str(n.message) for n in app._notifications)
+        assert "Read-only" in notes.messages
     assert rerunner.planned == [] and rerunner.ran == []
 
 
 async def test_a_recording_cannot_be_re_run_even_with_write(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
-    rerunner = FakeRerunner()
+    rerunner, notes = FakeRerunner(), Notes()
     app = _replay(run_c, clock, tmp_path, write=True, rerun=rerunner)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
+        await app.wait_settled()
         await pilot.press("S", "T")
-        await pilot.pause()
+        await app.wait_settled()
         assert isinstance(app.screen, MainScreen)
-        assert any("not a recording" in str(n.message) for n in app._notifications)
+        assert "not a recording" in notes.messages
     assert rerunner.planned == []
 
 
 async def test_every_action_is_in_the_command_palette(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
     app = _replay(run_c, clock, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
+        await app.wait_settled()
         titles = {c.title for c in app.get_system_commands(app.screen)}
         for title in ("Help", "Evidence", "Pick stack and service", "Compare base and head", "Export verdict",
                       "Toggle absolute times", "Next entry", "Previous entry", "Play or pause", "Speed 1x/10x",
@@ -104,9 +107,9 @@ async def test_every_action_is_in_the_command_palette(run_c: Recording, clock, t
             assert title in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"export verdict")
-        await pilot.pause(0.3)
+        await app.wait_settled()  # the palette searches in a worker of its own
         await pilot.press("enter")
-        await pilot.pause()
+        await app.wait_settled()
         assert len(list(tmp_path.glob("*.md"))) == 1
 
 
@@ -118,19 +121,20 @@ async def test_picker_filters_as_you_type_and_switches_service(clock, tmp_path: 
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("s")
         assert isinstance(app.screen, PickerScreen)
-        await wait_until(pilot, lambda: "alpha" in screen_text(app))
+        await app.wait_settled()  # the stacks are listed on a thread of the picker's
         text = screen_text(app)
+        assert "alpha" in text
         assert "✔ ok" in text and "✖ rollback" in text and "… updating" in text
         await pilot.press(*"db")
-        await pilot.pause()
-        options = app.screen.query_one("#picker-list")
-        enabled = [o.id for o in options._options if not o.disabled]
+        await app.wait_settled()
+        options = app.screen.query_one("#picker-list", OptionList)
+        enabled = [o.id for o in options.options if not o.disabled]
         assert enabled == ["alpha\x00db"]
         await pilot.press("backspace", "backspace", *"zzz")
-        await pilot.pause()
+        await app.wait_settled()
         assert "0 services match" in screen_text(app)
         await pilot.press("backspace", "backspace", "backspace", *"alpha db", "enter")
-        await pilot.pause()
+        await app.wait_settled()
         assert isinstance(app.screen, MainScreen)
         assert (app.live.stack, app.live.service) == ("alpha", "db")
         await wait_until(pilot, lambda: app.main.view.stack == "alpha")
@@ -149,20 +153,20 @@ async def test_external_text_is_never_markup(run_c: Recording, clock, tmp_path: 
         records.append(r)
     app = _replay(Recording(run_c.header, tuple(records)), clock, tmp_path)
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.pause()
+        await app.wait_settled()
         text = screen_text(app)
         assert "[skip ci] fix [/] [bold red]x" in text
         assert "[/] boom [link] DB_PASSWORD=<redacted>" in text and "hunter2" not in text
         await pilot.press("e")
-        await pilot.pause()
+        await app.wait_settled()
         assert "hunter2" not in next(tmp_path.glob("*.md")).read_text()
 
 
 async def test_no_color_is_honoured(run_c: Recording, clock, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setenv("NO_COLOR", "1")
     app = _replay(run_c, clock, tmp_path)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
+    async with app.run_test(size=(120, 36)):
+        await app.wait_settled()
         assert app.no_color
         # severity stays readable without colour: a glyph and the kind in capitals
         assert "✖ SWARM-ROLLBACK" in screen_text(app)
@@ -172,7 +176,7 @@ async def test_unknown_recipe_compare_says_why(run_c: Recording, clock, tmp_path
     app = _replay(Recording(run_c.header, tuple(r for r in run_c.records if r.kind != RECIPE)), clock, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("c")
-        await pilot.pause()
+        await app.wait_settled()
         assert "carries no compose policy" in screen_text(app)
         assert "unknown: pass --recipe PATH" not in screen_text(app)  # the dialog covers the pane
 
@@ -200,9 +204,9 @@ async def test_escapes_bidi_bad_bytes_and_huge_lines_show_literally(run_c: Recor
         records.append(r)
     app = _replay(Recording(run_c.header, tuple(records)), clock, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
+        await app.wait_settled()
         await pilot.press("enter")  # the evidence screen shows the task error in full
-        await pilot.pause()
+        await app.wait_settled()
         text = screen_text(app)
         assert "\\x1b[2J" in text or "\\x1b" in text
         assert "\x1b" not in text and "\u202e" not in text and "\udcff" not in text

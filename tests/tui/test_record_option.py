@@ -16,7 +16,7 @@ from ccci_tui.sources.recording import RecordingWriter, new_header, read_recordi
 from ccci_tui.tui.app import create_app
 from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.run import add_replay_parser, add_tui_arguments, run_tui
-from tests.tui.support import RECIPE_STATE, FakeSwarm, run_observations, wait_until
+from tests.tui.support import RECIPE_STATE, FakeSwarm, Notes, run_observations, wait_until
 
 
 async def test_the_recording_replays_to_the_timeline_the_screen_showed(clock, tmp_path: Path) -> None:  # noqa: ANN001
@@ -47,14 +47,14 @@ async def test_switching_stacks_stops_the_recording(clock, tmp_path: Path) -> No
     stacks = (StackSummary("research_oom", ("research_oom_app",), "ok"), StackSummary("beta", ("beta_app",), "ok"))
     app = create_app(source=FakeSwarm(run_observations("C"), stacks=stacks), stack="research_oom", clock=clock,
                      cursor_blink=False, poll_interval=0.01, memory_interval=None, record=tap)
-    async with app.run_test(size=(120, 36)) as pilot:
+    notes = Notes()
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
         await wait_until(pilot, lambda: app.main.view is not None and app.main.view.observation is not None)
         await pilot.press("s")
-        await pilot.pause(0.3)
+        await app.wait_settled()  # the picker lists the stacks on a thread of its own
         await pilot.press(*"beta", "enter")
         await wait_until(pilot, lambda: app.live.stack == "beta")
-        await wait_until(pilot, lambda: any("holds research_oom/app only" in str(n.message)
-                                            for n in app._notifications))
+        await wait_until(pilot, lambda: "holds research_oom/app only" in notes.messages)
         assert tap.writer.closed
     notes = [r.value for r in read_recording(path).records if r.kind == NOTE]
     assert notes == ["recording stopped: the TUI switched to beta/app"]

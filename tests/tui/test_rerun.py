@@ -25,7 +25,15 @@ from ccci_tui.tui.view import RERUN
 from ccci_tui.upgrade.plan import CLEANUP, WATCH, Step, UpgradePlan
 from tests.support.recipes import build_recipe
 from tests.support.reference import HEAD_SHA
-from tests.tui.support import FakeSwarm, PlanSwarm, run_observations, screen_text, scripted_execute, wait_until
+from tests.tui.support import (
+    FakeSwarm,
+    Notes,
+    PlanSwarm,
+    run_observations,
+    screen_text,
+    scripted_execute,
+    wait_until,
+)
 
 STACK = "research_oom"  # the stack of reference run C
 
@@ -82,16 +90,11 @@ def _footer(app) -> str:  # noqa: ANN001
     return screen_text(app).splitlines()[-1]
 
 
-def _notes(app) -> str:  # noqa: ANN001
-    return "\n".join(str(n.message) for n in app._notifications)
-
-
 async def _open(pilot, key: str) -> ConfirmRerunScreen:  # noqa: ANN001
     app = pilot.app
     await wait_until(pilot, lambda: app.main.view is not None and app.main.view.verdict is not None)
     await pilot.press(key)
     await wait_until(pilot, lambda: isinstance(app.screen, ConfirmRerunScreen), timeout=15)
-    await pilot.pause()
     screen = app.screen
     assert isinstance(screen, ConfirmRerunScreen)
     return screen
@@ -99,30 +102,30 @@ async def _open(pilot, key: str) -> ConfirmRerunScreen:  # noqa: ANN001
 
 async def test_without_write_the_order_keys_refuse(clock, tmp_path: Path, recipe) -> None:  # noqa: ANN001
     calls: list[object] = []
-    app = _app(clock, tmp_path, _rerunner(recipe.path, calls), write=False)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: "e Export" in _footer(app))  # drawn (slow under load)
+    app, notes = _app(clock, tmp_path, _rerunner(recipe.path, calls), write=False), Notes()
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
+        await wait_until(pilot, lambda: "e Export" in _footer(app), what="the footer")
         assert "Re-run" not in _footer(app)
         assert not [c.title for c in app.get_system_commands(app.screen) if "Re-run" in c.title]
         await pilot.press("S", "T", "R")
-        await pilot.pause(0.3)
+        await app.wait_settled()
         assert isinstance(app.screen, MainScreen)
-        assert sum("Read-only" in str(n.message) for n in app._notifications) == 3
+        assert sum("Read-only" in str(n.message) for n in notes.raised) == 3
     assert calls == []
 
 
 async def test_each_order_key_confirms_its_own_plan_with_commands_and_risks(clock, tmp_path: Path, recipe) -> None:  # noqa: ANN001
     calls: list[object] = []
-    app = _app(clock, tmp_path, _rerunner(recipe.path, calls))
-    async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: "e Export" in _footer(app))  # drawn (slow under load)
+    app, notes = _app(clock, tmp_path, _rerunner(recipe.path, calls)), Notes()
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
+        await wait_until(pilot, lambda: "e Export" in _footer(app), what="the footer")
         footer = _footer(app)
         assert "S Re-run stop-first" in footer and "T Re-run start-first" in footer
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Re-run the upgrade stop-first" in titles and "Re-run the upgrade start-first" in titles
         await pilot.press("R")  # no order named: the two keys are pointed out, nothing is planned
-        await pilot.pause()
-        assert isinstance(app.screen, MainScreen) and "S stop-first, T start-first" in _notes(app)
+        await app.wait_settled()
+        assert isinstance(app.screen, MainScreen) and "S stop-first, T start-first" in notes.messages
 
         seen: dict[str, UpgradePlan] = {}
         for key, order in (("S", "stop-first"), ("T", "start-first")):
@@ -142,9 +145,9 @@ async def test_each_order_key_confirms_its_own_plan_with_commands_and_risks(cloc
             assert plan.risks and all(r in risks for r in plan.risks), risks
             assert screen.query_one("#confirm-risks").has_class("-risky")
             await pilot.press("escape")
-            await pilot.pause()
+            await app.wait_settled()
             assert isinstance(app.screen, MainScreen)
-        assert any("Cancelled: nothing was deployed" in str(n.message) for n in app._notifications)
+        assert "Cancelled: nothing was deployed" in notes.messages
     stop = " ".join(seen["stop-first"].risks)
     start = " ".join(seen["start-first"].risks)
     assert "single replica and updates stop-first" in stop and "host-mode" not in stop
@@ -163,21 +166,26 @@ async def test_run_stays_disabled_until_the_stack_name_is_typed_exactly(clock, t
         assert name.has_focus and run.disabled
         # the app's own keys (s, c, e, q, ...) are letters of the name: the input takes them
         await pilot.press(*STACK[:-1])
+        await app.wait_settled()
         assert name.value == STACK[:-1] and run.disabled
         await pilot.press("enter")
         await pilot.click("#confirm-run")
-        await pilot.pause()
+        await app.wait_settled()
         assert app.screen is screen and calls == []
         await pilot.press(STACK[-1])
+        await app.wait_settled()
         assert not run.disabled
         await pilot.press("x")
+        await app.wait_settled()
         assert run.disabled
         await pilot.press("backspace", "home", "delete", "R")  # a different case is not the name
+        await app.wait_settled()
         assert name.value == "R" + STACK[1:] and run.disabled
         await pilot.press("home", "delete", STACK[0])
+        await app.wait_settled()
         assert name.value == STACK and not run.disabled
         await pilot.press("escape")
-        await pilot.pause()
+        await app.wait_settled()
     assert calls == []
 
 
@@ -185,15 +193,14 @@ async def test_the_run_streams_into_the_timeline_banner_and_recording(clock, tmp
     calls: list[object] = []
     path = tmp_path / "tui.jsonl"
     tap = FeedRecorder(RecordingWriter(path, new_header(STACK, "app", host=None)))
-    app = _app(clock, tmp_path, _rerunner(recipe.path, calls), record=tap)
-    async with app.run_test(size=(120, 36)) as pilot:
+    app, shown = _app(clock, tmp_path, _rerunner(recipe.path, calls), record=tap), Notes()
+    async with app.run_test(size=(120, 36), message_hook=shown) as pilot:
         screen = await _open(pilot, "S")
         plan = screen.plan
         before = app.main.view.verdict.kind
         await pilot.press(*STACK, "enter")
         await wait_until(pilot, lambda: app.rerun_state == "idle" and app.main.view.verdict.kind == v.SWARM_ROLLBACK,
                          timeout=15)
-        await pilot.pause(0.2)
         assert calls == [plan] and before != v.SWARM_ROLLBACK
         rows = [e.text for e in app.main.view.timeline.entries if e.kind == RERUN]
         head_deploy = next(i for i, s in enumerate(plan.steps, 1) if s.text == f"deploy head {plan.head_sha[:8]}")
@@ -206,7 +213,7 @@ async def test_the_run_streams_into_the_timeline_banner_and_recording(clock, tmp
         assert any("rollback_started" in (e.state or "") for e in app.main.view.timeline.entries)
         text = screen_text(app)
         assert "SWARM-ROLLBACK" in text and "rerun" in text
-        assert "Re-run with stop-first finished" in " ".join(str(n.title) for n in app._notifications)
+        assert "Re-run with stop-first finished" in shown.titles
     recording = read_recording(path)
     notes = [r.value for r in recording.records if r.kind == NOTE]
     assert f"rerun: {head_deploy}. deploy head {plan.head_sha[:8]} ✓" in notes
@@ -226,14 +233,13 @@ async def test_a_plan_error_is_a_message_and_nothing_runs(clock, tmp_path: Path,
         (recipe.path / "scratch.txt").write_text("local change")
     if case == "unknown service":
         rerunner.source = PlanSwarm(STACK, services=("db",))
-    app = _app(clock, tmp_path, rerunner)
-    async with app.run_test(size=(120, 36)) as pilot:
+    app, notes = _app(clock, tmp_path, rerunner), Notes()
+    async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
         await wait_until(pilot, lambda: app.main.view is not None)
         await pilot.press("S")
-        await wait_until(pilot, lambda: expected in _notes(app), timeout=15)
-        await pilot.pause()
+        await wait_until(pilot, lambda: expected in notes.messages, timeout=15)
         assert isinstance(app.screen, MainScreen) and app.rerun_state == "idle"
-        refusal = next(n for n in app._notifications if expected in str(n.message))
+        refusal = next(n for n in notes.raised if expected in str(n.message))
         assert refusal.title == "Re-run refused" and refusal.severity == "error"
         assert str(refusal.message).endswith("nothing was deployed") and "Traceback" not in str(refusal.message)
     assert calls == []
@@ -267,9 +273,7 @@ async def test_quitting_mid_run_cancels_and_still_cleans_up(clock, tmp_path: Pat
         assert app.rerun_state == "running" and not cleaned.exists()
         await pilot.press("q")
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 20  # far below the watch's 600 s: the run did not wait for its timeout
-    while not cleaned.exists():
-        assert loop.time() < deadline, "the re-run did not end after quitting"
+    deadline = loop.time() + 60  # a bound far below the watch's 600 s: the run did not wait for its timeout
+    while not (cleaned.exists() and not workdir.exists()):  # the cleanup step ran, then `execute`'s finally
+        assert loop.time() < deadline, "the re-run did not end and clean up after quitting"
         await asyncio.sleep(0.05)
-    await asyncio.sleep(0.2)
-    assert not workdir.exists()

@@ -85,6 +85,7 @@ class CompareScreen(ModalScreen[None]):
         self.reason = reason
         self.choices: CompareChoices | None = None
         self._seq = 0
+        self._shown = 0  # the newest `_seq` whose answer is on screen
         self._filling = False
 
     def compose(self) -> ComposeResult:
@@ -126,9 +127,17 @@ class CompareScreen(ModalScreen[None]):
 
         threading.Thread(target=work, name="ccci-compare", daemon=True).start()
 
+    @property
+    def awaiting(self) -> str:
+        """What the screen still waits for: the comparison, or the pickers settling on their values."""
+        if self.comparer is not None and self._shown != self._seq:
+            return "the comparison"
+        return "the ref pickers" if self._filling else ""
+
     def on_compare_screen_done(self, event: Done) -> None:
         if event.seq != self._seq:
             return  # an older pick finished after a newer one started
+        self._shown = event.seq
         if event.choices is not None:
             self._fill(event.choices)
         if event.error is not None:

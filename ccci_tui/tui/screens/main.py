@@ -169,7 +169,7 @@ class MainScreen(Screen[None]):
         tabs = self.query_one(Tabs)
         if tabs.active != f"tab-{name}":
             tabs.active = f"tab-{name}"
-        self.call_after_refresh(self._catch_up)
+        self._catch_up()
 
     @on(Tabs.TabActivated, "#pane-tabs")
     def _tab(self, event: Tabs.TabActivated) -> None:
@@ -261,6 +261,11 @@ class MainScreen(Screen[None]):
     def action_replay_speed(self) -> None:
         self.speed = SPEEDS[(SPEEDS.index(self.speed) + 1) % len(SPEEDS)]
         self._rearm()
+
+    @property
+    def step_scheduled(self) -> bool:
+        """Playing has a step to the next entry on its timer."""
+        return self._timer is not None
 
     def _rearm(self) -> None:
         """One-shot timer to the next entry at the recording's pace; never two at once."""

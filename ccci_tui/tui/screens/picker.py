@@ -68,6 +68,7 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
         self.stacks: list[Any] = list(stacks or [])
         self.loader = loader
         self.error: str | None = None
+        self._loaded = loader is None or bool(self.stacks)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box", classes="dialog") as box:
@@ -90,7 +91,13 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
 
     def on_picker_screen_loaded(self, event: Loaded) -> None:
         self.stacks, self.error = list(event.stacks or []), event.error
+        self._loaded = True
         self._fill()
+
+    @property
+    def awaiting(self) -> str:
+        """What the picker still waits for: the swarm's stacks, read on a thread."""
+        return "" if self._loaded else "the list of stacks"
 
     @on(Input.Changed, "#picker-filter")
     def _changed(self) -> None:

@@ -129,6 +129,15 @@ class SyncedTable(ScrollView, can_focus=True):
     def cursor_row(self) -> int:
         return self._cursor
 
+    def row_keys(self) -> list[str]:
+        """The rows' keys, top to bottom."""
+        return list(self._order)
+
+    def row_version(self, row_key: str) -> int:
+        """How many times row `row_key` has changed since it appeared (1 once shown); its line is drawn
+        again only when this moves."""
+        return self._version[row_key]
+
     def get_cell(self, row_key: str, column_key: str) -> Any:
         return self._cells[row_key][self._column_keys.index(column_key)]
 

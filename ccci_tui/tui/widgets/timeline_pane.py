@@ -138,11 +138,15 @@ class TimelineTable(SyncedTable):
             self.move_cursor(row=len(keys) - 1)
 
     def _center(self, row: int) -> None:
-        half = max(0, (self.scrollable_content_region.height - 1) // 2)
-        if self.scrollable_content_region.height <= 0:
-            self.call_after_refresh(self._center, row)  # not laid out yet
-            return
-        self.scroll_to(y=max(0, row - half), animate=False, immediate=True)
+        height = self.scrollable_content_region.height
+        if height > 0:  # else not laid out yet: `on_resize` centres it once it is
+            self.scroll_to(y=max(0, row - (height - 1) // 2), animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        # The pane's first height is not always its last (the banner above wraps once its width is
+        # known): the replay cursor is centred again at each height the pane gets.
+        if self._view is not None and self._view.cursor is not None:
+            self._center(self._view.cursor)
 
     def toggle_absolute(self) -> None:
         self.absolute = not self.absolute
