@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.lab import lab_client, lab_env, named_host, start_lab_daemon, stop_lab_daemon, swarm_lab
+from tests.support.lab import lab_client, lab_env, swarm_lab
 from tests.support.recipes import LAB_IMAGE
 from tests.support.sweep import STACK_LABEL, sweep
 
@@ -144,11 +144,11 @@ def _busybox_tar() -> bytes:
 
 @pytest.mark.live
 @pytest.mark.serial
-def test_the_lab_never_touches_a_users_daemon(tmp_path, monkeypatch, session_prefix):
+def test_the_lab_never_touches_a_users_daemon(lab_daemon, tmp_path, monkeypatch, session_prefix):
     """DOCKER_HOST names the user's daemon; swarm-lab up/status, the fault tests' stop+start and the
     session sweep all act on the lab daemon, and the user's daemon is exactly as it was."""
-    if os.geteuid() != 0 or named_host():
-        pytest.skip("needs root and the lab's own dockerd: starts a stand-in user daemon beside it")
+    # lab_daemon: root and the lab's own dockerd (it is stopped and started here, and started again
+    # after a failure)
     if not Path("/bin/busybox").exists():
         pytest.skip("needs /bin/busybox (busybox-static) for the stand-in's image")
     user = StandIn(tmp_path)
@@ -167,8 +167,8 @@ def test_the_lab_never_touches_a_users_daemon(tmp_path, monkeypatch, session_pre
         for command in ("up", "status"):
             proc = swarm_lab(command)
             assert proc.returncode == 0, (command, proc.stderr)
-        stop_lab_daemon()
-        start_lab_daemon()
+        lab_daemon.stop()
+        lab_daemon.start()
         sweep(session_prefix)
 
         after = user.snapshot()

@@ -40,11 +40,16 @@ def lab_docker_host() -> str:
     return "unix:///nonexistent/ccci-lab/docker.sock"
 
 
+def _foreign() -> tuple[str, ...]:
+    # a named daemon may need the user's TLS settings; the lab's own socket needs none
+    return ("DOCKER_CONTEXT",) if named_host() else _FOREIGN
+
+
 def point_at_lab() -> str:
     """Make this process and every process it starts talk to the lab daemon only; returns its address."""
     host = lab_docker_host()
     os.environ["DOCKER_HOST"] = host
-    for name in _FOREIGN if not named_host() else ("DOCKER_CONTEXT",):
+    for name in _foreign():
         os.environ.pop(name, None)
     return host
 
@@ -58,7 +63,7 @@ def lab_client(timeout: int = 30):
 
 def lab_env(**extra: str) -> dict[str, str]:
     """os.environ with DOCKER_HOST on the lab, for subprocesses (e.g. `docker stack rm`)."""
-    env = {k: v for k, v in os.environ.items() if k not in _FOREIGN}
+    env = {k: v for k, v in os.environ.items() if k not in _foreign()}
     return {**env, "DOCKER_HOST": lab_docker_host(), **extra}
 
 
