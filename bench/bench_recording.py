@@ -6,7 +6,7 @@ the real event stream of reference run C. Every service is read once a second (t
 default poll) and once more after each engine event; one service per minute goes through the
 captured update (updating -> rollback_started -> rollback_completed, with the capture's tasks and
 task history kept, five terminal tasks per service at most); the watched service's running tasks
-get a new memory reading every 2 s. The stream goes through the real recorder (`Recorder`: the
+get a new memory reading every 2 s. The stream goes through the real recorder (`ServiceWatch`: the
 watched service's observations, events and verdicts) and writer (the other services).
 
 (a) size per hour with the recorder's defaults (deltas, a keyframe every 100 reads of a service,
@@ -172,19 +172,19 @@ OURS, DELTAS_ONLY, BASELINE = (100, 10.0), (100, 0.0), (1, 0.0)
 
 def write(path: Path, seconds: float, mode: tuple[int, float], limit: int | None = None) -> int:
     """Record `seconds` of the stream (or its first `limit` records) through the real recorder."""
-    from ccci_tui.sources.recorder import Recorder
     from ccci_tui.sources.recording import RecordingWriter, new_header
+    from ccci_tui.sources.watch import ServiceWatch
 
     writer = RecordingWriter(path, new_header(STACK, "app", host=None), keyframe_every=mode[0], heartbeat_s=mode[1])
-    recorder = Recorder(source=None, writer=writer, stack=STACK)  # type: ignore[arg-type]
+    recorder = ServiceWatch(None, STACK, writer=writer)  # type: ignore[arg-type]
     try:
         for kind, service, value in stream(seconds):
             if limit is not None and writer.lines - 1 >= limit:
                 break
             if kind == "event":
-                recorder._on_event(value)
+                recorder.take_event(value)
             elif service == "app":
-                recorder._on_observation(value)
+                recorder.take_observation(value)
             else:
                 writer.observation(value, service)
     finally:

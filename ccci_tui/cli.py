@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0, metavar="S", help="give up after S seconds (exit 3)")
     p.add_argument("--since-index", type=int, metavar="N", help="marker from `ccci-tui mark` (two-step use)")
     p.add_argument("--since-started-at", metavar="TIME", help="UpdateStatus.StartedAt from `mark --format json`")
+    p.add_argument("--record", metavar="FILE", help="also write a recording of exactly what the gate watches "
+                   "(.jsonl or .jsonl.gz), for a reviewer to replay")
+    p.add_argument("--host", metavar="NAME", help="with --record: host name for the header (default: this machine's)")
+    p.add_argument("--no-host", action="store_true", help="with --record: leave the host name out")
     p.set_defaults(deploy=[])
 
     p = sub.add_parser("compare", help="base vs head effective update policy and risks, overlays merged")
@@ -89,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", metavar="REF", help="base ref for the recorded compose policy (default: newest tag)")
     p.add_argument("--compose-file", metavar="CHAIN", help="COMPOSE_FILE chain for the recorded compose policy")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: at Ctrl-C)")
+    p.add_argument("--until-verdict", action="store_true",
+                   help="stop at the first terminal verdict: of the update in progress, or else of the next deploy")
     p.add_argument("--poll", type=float, default=1.0, metavar="S", help="read at least every S seconds (default: 1)")
     p.add_argument("--memory-interval", type=float, default=2.0, metavar="S",
                    help="sample container memory every S seconds; 0 turns it off (default: 2)")

@@ -12,6 +12,7 @@ from datetime import datetime
 from ccci_tui.domain import failure as fl
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.model import (
+    ACTIVE_STATES,
     COMPLETED,
     PAUSED,
     ROLE_ATTEMPTED,
@@ -310,7 +311,7 @@ def _by_status(ctx: _Ctx) -> Verdict:
         prev = svc.previous_spec
         no_update = prev is not None and prev.template_fp == svc.spec.template_fp
         return _settled(ctx, None, no_update)
-    if st.state in (UPDATING, ROLLBACK_STARTED):
+    if st.state in ACTIVE_STATES:
         wrong = _wrong_commit(ctx) if st.state == UPDATING else None
         if wrong is not None:
             return wrong

@@ -18,6 +18,7 @@ ROLLBACK_STARTED = "rollback_started"
 ROLLBACK_PAUSED = "rollback_paused"
 ROLLBACK_COMPLETED = "rollback_completed"
 UPDATE_STATES = (UPDATING, PAUSED, COMPLETED, ROLLBACK_STARTED, ROLLBACK_PAUSED, ROLLBACK_COMPLETED)
+ACTIVE_STATES = frozenset({UPDATING, ROLLBACK_STARTED})  # Swarm is still at work: the clock matters
 
 # Task states in lifecycle order (swarmkit api.TaskState); terminal ones end a task.
 TASK_STATES = (

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ccci_tui.domain.model import Event, Observation, RecipeState
-from ccci_tui.domain.verdict import Verdict
+from ccci_tui.domain.verdict import Expectation, Verdict, anchored
 
 OBSERVATION = "observation"
 EVENT = "event"
@@ -42,6 +42,26 @@ class Header:
     expect_ref: str | None = None  # what the user named it
     intent: str | None = None  # the app env's recorded version, as `Expectation.intent`
     keyframe_every: int = 0  # a full observation every this many of a service's observations
+    # the deploy marker the recorder's verdicts were anchored to (`wait --record`, `record --until-verdict`)
+    marker_index: int | None = None
+    marker_started_at: datetime | None = None
+    marker_state: str | None = None
+
+
+def expectation(header: Header) -> Expectation:
+    """The expectation a recording's verdicts were made against, as its header records it."""
+    expect = Expectation(head=header.expect_head, head_ref=header.expect_ref, intent=header.intent)
+    if header.marker_index is None:
+        return expect
+    return anchored(expect, header.marker_index, header.marker_started_at, header.marker_state)
+
+
+def marker_fields(expect: Expectation) -> dict[str, Any]:
+    """The header fields that record `expect`'s deploy marker (none when it has none)."""
+    if not expect.marker_taken:
+        return {}
+    return {"marker_index": expect.marker_index, "marker_started_at": expect.marker_started_at,
+            "marker_state": expect.marker_state}
 
 
 @dataclass(frozen=True)

@@ -12,26 +12,10 @@ from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import Observation
 from ccci_tui.domain.times import parse_engine_time
 from ccci_tui.domain.verdict import Expectation, anchored, anchored_to
-from ccci_tui.headless.context import Target, UsageError, resolve_target
+from ccci_tui.headless.context import Target, UsageError, check_stack, manager_source, resolve_target
 from ccci_tui.headless.render import emit
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
-from ccci_tui.upgrade.watch import WatchTimeout, watch_until_terminal
-
-
-def _source(args: argparse.Namespace) -> SwarmSource:
-    source = SwarmSource(timeout=getattr(args, "api_timeout", 10.0))
-    try:
-        source.require_manager()
-    except SwarmError as exc:
-        raise UsageError(str(exc)) from exc
-    return source
-
-
-def _check_stack(source: SwarmSource, stack: str, service: str) -> None:
-    names = {s.name for s in source.services(stack)}  # SwarmError when the stack does not exist
-    full = service if service.startswith(f"{stack}_") else f"{stack}_{service}"
-    if full not in names:
-        raise UsageError(f"stack {stack!r} has no service {service!r} (it has: {', '.join(sorted(names))})")
+from ccci_tui.sources.watch import WatchTimeout, watch_until_terminal
 
 
 def _context(target: Target, source: SwarmSource) -> dict[str, Any]:
@@ -56,9 +40,9 @@ def run_diagnose(args: argparse.Namespace) -> int:
         raise UsageError("--at and --no-timeline need --recording FILE")
     args.service = args.service or "app"
     target = resolve_target(args.stack, args.service, args.recipe, args.expect_head)
-    source = _source(args)
+    source = manager_source(args)
     try:
-        _check_stack(source, args.stack, args.service)
+        check_stack(source, args.stack, args.service)
         obs = source.observe(args.stack, args.service)
     except SwarmError as exc:
         raise UsageError(str(exc)) from exc
@@ -76,7 +60,7 @@ def _marker(obs: Observation) -> dict[str, Any]:
 
 def run_mark(args: argparse.Namespace) -> int:
     """`ccci-tui mark STACK`: print the deploy marker (Version.Index) a later `wait` starts from."""
-    source = _source(args)
+    source = manager_source(args)
     try:
         obs = source.observe(args.stack, args.service)
     except SwarmError as exc:
@@ -96,7 +80,7 @@ def run_wait(args: argparse.Namespace) -> int:
     if not args.deploy and args.since_index is None:
         raise UsageError("wait needs a deploy command after -- (or --since-index N from `ccci-tui mark`)")
     target = resolve_target(args.stack, args.service, args.recipe, args.expect_head)
-    source = _source(args)
+    source = manager_source(args)
     if args.deploy:
         try:
             before = source.observe(args.stack, args.service)
@@ -113,10 +97,19 @@ def run_wait(args: argparse.Namespace) -> int:
         expect = anchored_to(target.expect, before)
     else:
         expect = anchored(target.expect, args.since_index, parse_engine_time(args.since_started_at), None)
+    writer = None
+    if args.record:  # the recording of exactly what this gate watches, from its marker on
+        from ccci_tui.headless.record import open_writer
+
+        writer = open_writer(args.record, args, target, source, expect)
     try:
-        verdict = watch_until_terminal(source, target, expect, args.timeout, on_error=_warn)
+        verdict = watch_until_terminal(source, target, expect, args.timeout, on_error=_warn, writer=writer)
     except WatchTimeout as exc:
         raise UsageError(str(exc)) from exc
+    finally:
+        if writer is not None:
+            writer.note("recording stopped: the gate ended")
+            writer.close()
     emit(verdict, args.format, {**_context(target, source), "marker_index": expect.marker_index}, target.notes)
     return verdict.exit_code
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 from ccci_tui.domain.model import RecipeState
 from ccci_tui.domain.verdict import Expectation
 from ccci_tui.sources.abra import AbraError, AppEnv, abra_dir, find_app_env, recipe_dir
+from ccci_tui.sources.swarm import SwarmError, SwarmSource
 
 
 class UsageError(RuntimeError):
@@ -30,6 +32,24 @@ class Target:
     recipe: RecipeState | None
     expect: Expectation
     notes: tuple[str, ...] = ()  # things found missing along the way, shown with the verdict
+
+
+def manager_source(args: argparse.Namespace) -> SwarmSource:
+    """The daemon a headless command reads: a swarm manager, or UsageError."""
+    source = SwarmSource(timeout=getattr(args, "api_timeout", 10.0))
+    try:
+        source.require_manager()
+    except SwarmError as exc:
+        raise UsageError(str(exc)) from exc
+    return source
+
+
+def check_stack(source: SwarmSource, stack: str, service: str) -> None:
+    """UsageError unless `stack` has `service` (SwarmError when the stack does not exist)."""
+    names = {s.name for s in source.services(stack)}
+    full = service if service.startswith(f"{stack}_") else f"{stack}_{service}"
+    if full not in names:
+        raise UsageError(f"stack {stack!r} has no service {service!r} (it has: {', '.join(sorted(names))})")
 
 
 def _app_env(stack: str, notes: list[str]) -> AppEnv | None:

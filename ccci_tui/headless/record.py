@@ -13,12 +13,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
+from ccci_tui.domain.model import ACTIVE_STATES
 from ccci_tui.domain.replay import Recording
-from ccci_tui.domain.verdict import Expectation
-from ccci_tui.headless.context import Target, UsageError, resolve_target
-from ccci_tui.sources.recorder import Recorder
-from ccci_tui.sources.recording import RecordingError, RecordingWriter, describe_problems, new_header, read_recording
+from ccci_tui.domain.verdict import Expectation, anchored_to
+from ccci_tui.headless.context import Target, UsageError, check_stack, manager_source, resolve_target
+from ccci_tui.sources.recording import (
+    RecordingError,
+    RecordingWriter,
+    describe_problems,
+    header_for,
+    read_recording,
+)
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.watch import RECIPE_INTERVAL_S, ServiceWatch
 
 # ---- the record command ----------------------------------------------------------------------------
 
@@ -46,25 +53,31 @@ def _host(args: argparse.Namespace) -> str | None:
     return getattr(args, "host", None) or socket.gethostname()
 
 
-def open_recorder(args: argparse.Namespace, target: Target, source: SwarmSource) -> tuple[Recorder, RecordingWriter]:
-    """The writer (header from the target) and a started recorder."""
-    header = new_header(
-        target.stack, target.service, host=_host(args),
-        recipe_path=str(target.recipe_path) if target.recipe_path else None, source=source.label,
-        notes=target.notes, expect_head=target.expect.head, expect_ref=target.expect.head_ref,
-        intent=target.expect.intent,
-    )
-    writer = RecordingWriter(args.output, header, keyframe_every=args.keyframe_every, heartbeat_s=args.heartbeat)
-    recorder = Recorder(
-        source, writer, target.stack, target.service, recipe_path=target.recipe_path, expect=target.expect,
-        poll_interval=args.poll, memory_interval=args.memory_interval or None,
-        other_services=args.all_services,
+def open_writer(path: str, args: argparse.Namespace, target: Target, source: SwarmSource,
+                expect: Expectation) -> RecordingWriter:
+    """A new recording of `target` at `path`; its verdicts start from `expect`'s marker, if any."""
+    header = header_for(target, source.label, _host(args), expect)
+    try:
+        return RecordingWriter(path, header, keyframe_every=getattr(args, "keyframe_every", 100),
+                               heartbeat_s=getattr(args, "heartbeat", 10.0))
+    except RecordingError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def open_recorder(args: argparse.Namespace, target: Target, source: SwarmSource,
+                  expect: Expectation) -> tuple[ServiceWatch, RecordingWriter]:
+    """The writer (header from the target) and a started watch that writes to it."""
+    writer = open_writer(args.output, args, target, source, expect)
+    recorder = ServiceWatch(
+        source, target.stack, target.service, recipe=target.recipe, expect=expect, writer=writer,
+        recipe_path=target.recipe_path, recipe_interval=RECIPE_INTERVAL_S, poll_interval=args.poll,
+        memory_interval=args.memory_interval or None, other_services=args.all_services,
     )
     chain = tuple(args.compose_file.split(":")) if args.compose_file else (
         target.app_env.compose_files if target.app_env else None)
     env = dict(target.app_env.env) if target.app_env else None
     try:
-        recorder.start(target.recipe, base_ref=args.base, chain=chain, env=env)
+        recorder.start(base_ref=args.base, chain=chain, env=env)
     except BaseException:
         recorder.close()
         writer.close()
@@ -72,30 +85,47 @@ def open_recorder(args: argparse.Namespace, target: Target, source: SwarmSource)
     return recorder, writer
 
 
-def run_record(args: argparse.Namespace) -> int:
-    """`ccci-tui record STACK -o FILE`: record until --duration passes or Ctrl-C; the file stays valid."""
-    from ccci_tui.headless.commands import _check_stack, _source
-
-    target = resolve_target(args.stack, args.service, args.recipe, args.expect_head)
-    source = _source(args)
+def _until_expectation(target: Target, source: SwarmSource) -> Expectation:
+    """`--until-verdict`: a settled service waits for the next deploy's verdict (anchored to its state
+    now); an update in progress is watched to its end."""
     try:
-        _check_stack(source, args.stack, args.service)
+        first = source.observe(target.stack, target.service)
     except SwarmError as exc:
         raise UsageError(str(exc)) from exc
+    st = first.service.update_status if first.service else None
+    if st is not None and st.state in ACTIVE_STATES:
+        return target.expect
+    return anchored_to(target.expect, first)
+
+
+def run_record(args: argparse.Namespace) -> int:
+    """`ccci-tui record STACK -o FILE`: record until --duration passes or Ctrl-C; the file stays valid."""
+    target = resolve_target(args.stack, args.service, args.recipe, args.expect_head)
+    source = manager_source(args)
     try:
-        recorder, writer = open_recorder(args, target, source)
-    except RecordingError as exc:
+        check_stack(source, args.stack, args.service)
+    except SwarmError as exc:
         raise UsageError(str(exc)) from exc
+    expect = _until_expectation(target, source) if args.until_verdict else target.expect
+    recorder, writer = open_recorder(args, target, source, expect)
     reason = f"--duration {args.duration:g} s reached" if args.duration is not None else "stopped"
     deadline = time.monotonic() + args.duration if args.duration is not None else None
     until = f"for {args.duration:g} s" if deadline is not None else "until Ctrl-C"
+    if args.until_verdict:
+        until = f"until a terminal verdict ({until})" if deadline is not None else "until a terminal verdict"
     print(f"ccci-tui record: recording {args.stack}_{args.service} to {args.output} {until}", file=sys.stderr)
     try:
         for text in args.note or ():
             recorder.note(text)
         with _sigterm_as_interrupt():
             while deadline is None or time.monotonic() < deadline:
-                time.sleep(0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic())))
+                left = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
+                if args.until_verdict and recorder.terminal.wait(left):
+                    verdict = recorder.verdict
+                    reason = f"terminal verdict {verdict.kind if verdict else '?'}"
+                    break
+                if not args.until_verdict:
+                    time.sleep(left)
     except KeyboardInterrupt:
         reason = "interrupted"
     finally:

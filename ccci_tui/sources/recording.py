@@ -20,8 +20,8 @@ from ccci_tui.domain import codec
 from ccci_tui.domain.codec import Tree
 from ccci_tui.domain.compose import ComposePolicy
 from ccci_tui.domain.model import Event, Observation, RecipeState
-from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, POLICY, RECIPE, VERDICT, Header
-from ccci_tui.domain.verdict import Verdict
+from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, POLICY, RECIPE, VERDICT, Header, marker_fields
+from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.recording_read import describe_problems, read_recording
 from ccci_tui.sources.recording_redact import redact_tree, redacted_observation_tree
 from ccci_tui.sources.recording_track import (
@@ -51,6 +51,17 @@ def new_header(stack: str, service: str = "app", **fields: Any) -> Header:
 
     return Header(format=FORMAT, version=VERSION, tool_version=__version__, created=datetime.now(UTC),
                   host=fields.pop("host", None), stack=stack, service=service, **fields)
+
+
+def header_for(target: Any, source: str | None, host: str | None, expect: Expectation | None = None) -> Header:
+    """The header of a recording of `target` (sources.target.Target) read from `source`: the recipe,
+    the expected head and, when `expect` is anchored, the deploy marker its verdicts start from."""
+    expect = expect or target.expect
+    return new_header(
+        target.stack, target.service, host=host, source=source, notes=target.notes,
+        recipe_path=str(target.recipe_path) if target.recipe_path else None,
+        expect_head=expect.head, expect_ref=expect.head_ref, intent=expect.intent, **marker_fields(expect),
+    )
 
 
 def _dumps(doc: Tree) -> bytes:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ccci_tui.domain.diagnose import diagnose
+from ccci_tui.domain.fold import Fold, verdict_for
 from ccci_tui.domain.model import Event, Observation, RecipeState, ServiceState
-from ccci_tui.domain.replay import EVENT, OBSERVATION, POLICY, RECIPE, Record, Recording
-from ccci_tui.domain.timeline import Timeline, TimelineBuilder
+from ccci_tui.domain.replay import EVENT, OBSERVATION, POLICY, RECIPE, Record, Recording, expectation
+from ccci_tui.domain.timeline import Timeline
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.recording import RecordingError, read_recording
 from ccci_tui.sources.swarm import StackSummary, SwarmError
@@ -32,12 +32,6 @@ class ReplayDiagnosis:
     timeline: Timeline | None
 
 
-def expectation(recording: Recording) -> Expectation:
-    """The expectation the recorder diagnosed against."""
-    h = recording.header
-    return Expectation(head=h.expect_head, head_ref=h.expect_ref, intent=h.intent)
-
-
 def _in_file_order(recording: Recording, at: datetime | None) -> list[Record]:
     pool = recording.records if at is None else recording.records[: recording.index_at(at)]
     return sorted(pool, key=lambda r: r.line)
@@ -46,13 +40,13 @@ def _in_file_order(recording: Recording, at: datetime | None) -> list[Record]:
 def fold_timeline(recording: Recording, at: datetime | None = None, service: str | None = None) -> Timeline:
     """The timeline of `service` (default: the header's) up to `at`, folded in the recorder's order."""
     name = service or recording.header.service
-    builder = TimelineBuilder()
+    fold = Fold()
     for r in _in_file_order(recording, at):
         if r.kind == OBSERVATION and (r.service or recording.header.service) == name:
-            builder.add_observation(r.value)
+            fold.observation(r.value)
         elif r.kind == EVENT:
-            builder.add_event(r.value)
-    return builder.snapshot()
+            fold.event(r.value)
+    return fold.timeline()
 
 
 def diagnose_recording(
@@ -73,11 +67,10 @@ def diagnose_recording(
         when = f" at or before {at.isoformat()}" if at is not None else ""
         raise RecordingError(f"the recording holds no observation of service {name!r}{when}")
     recipe = recording.recipe_at(at) or first_recipe(recording)
-    base = expect or expectation(recording)
+    base = expect or expectation(recording.header)
     timeline = fold_timeline(recording, at, name) if use_timeline else None
-    if use_timeline:
-        base = Expectation(**{**base.__dict__, "now": obs.at})  # what the recorder passed live
-    verdict = diagnose(obs, recipe, base, timeline)
+    verdict = verdict_for(obs, recipe, base, timeline)
+    assert verdict is not None  # every input is in: a recording holds no read still to come
     return ReplayDiagnosis(verdict, obs, recipe, base, timeline)
 
 

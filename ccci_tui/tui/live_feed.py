@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ccci_tui.domain.model import ROLLBACK_STARTED, UPDATING, Event, Observation, RecipeState
+from ccci_tui.domain.model import ACTIVE_STATES, Event, Observation, RecipeState
 from ccci_tui.domain.timeline import SPEC, Entry, TimelineBuilder
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.live import LiveWatch
@@ -22,8 +22,6 @@ from ccci_tui.tui.view import CONNECTING, LIVE, RERUN, STALE, View, expected_hea
 Publish = Callable[[View], None]
 # (stack, service) -> headless.context.Target: the app env, recipe checkout and expected head
 Resolver = Callable[[str, str], Any]
-# UpdateStatus states whose verdict reads the clock ("updating for 12 s"): publish every read then.
-_TICKING = frozenset({UPDATING, ROLLBACK_STARTED})
 _NOTES_KEPT = 200
 # A live watch may run for days: the screen keeps the newest entries (each costs ~15 KB with its
 # rendered row, measured by bench/bench_soak.py); a recording keeps everything.
@@ -198,7 +196,8 @@ class LiveFeed:
             prev is not None and prev.service == obs.service and prev.tasks == obs.tasks
             and prev.error == obs.error
         )
-        if same and not added and was == LIVE and (st is None or st.state not in _TICKING):
+        # while Swarm is at work the verdict reads the clock ("updating for 12 s"): publish every read then
+        if same and not added and was == LIVE and (st is None or st.state not in ACTIVE_STATES):
             return None, False  # nothing moved: an idle service costs the screen nothing
         deployed = any(e.kind == SPEC for e in added)
         if deployed and not self._rerunning:

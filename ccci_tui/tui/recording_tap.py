@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from ccci_tui.domain.model import Event, Observation, RecipeState
 from ccci_tui.domain.replay import Header
 from ccci_tui.domain.verdict import Verdict
-from ccci_tui.sources.recording import RecordingError, RecordingWriter, new_header
+from ccci_tui.sources.recording import RecordingError, RecordingWriter, header_for
 
 T = TypeVar("T")
 
@@ -92,14 +92,9 @@ class FeedRecorder:
         """The header and the base and head compose policies for `target` (reads git: call it unlocked)."""
         from ccci_tui.domain.compose import ComposeError
         from ccci_tui.sources.recipe import RecipeError
-        from ccci_tui.sources.recorder import compose_sides, default_base
+        from ccci_tui.sources.watch import compose_sides, default_base
 
-        header = new_header(
-            target.stack, target.service, host=socket.gethostname(),
-            recipe_path=str(target.recipe_path) if target.recipe_path else None, source=source_label,
-            notes=target.notes, expect_head=target.expect.head, expect_ref=target.expect.head_ref,
-            intent=target.expect.intent,
-        )
+        header = header_for(target, source_label, socket.gethostname())
         if target.recipe_path is None or target.recipe is None:
             return Opening(header, ())
         refs = {"base": default_base(target.recipe), "head": target.expect.head_ref or "HEAD"}

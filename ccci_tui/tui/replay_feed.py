@@ -17,7 +17,7 @@ from ccci_tui.domain.model import (
     Observation,
     RecipeState,
 )
-from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, RECIPE, Record, Recording
+from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, RECIPE, Record, Recording, expectation
 from ccci_tui.domain.text import printable
 from ccci_tui.domain.timeline import STATUS, Entry, TimelineBuilder
 from ccci_tui.domain.verdict import Expectation
@@ -80,7 +80,7 @@ class ReplayFeed:
         self.recording = recording
         self.label = label
         h = recording.header
-        self.expect = expect or Expectation(head=h.expect_head, head_ref=h.expect_ref, intent=h.intent)
+        self.expect = expect or expectation(h)
         self.stack = h.stack
         self.service = h.service
         # Fold in file order, as the recorder folded live: the replay then gives its verdicts.

@@ -14,8 +14,8 @@ import pytest
 from ccci_tui.domain.verdict import Expectation
 from ccci_tui.headless.context import Target
 from ccci_tui.sources.swarm import SwarmSource
+from ccci_tui.sources.watch import watch_until_terminal
 from ccci_tui.upgrade.stack import deploy_recipe
-from ccci_tui.upgrade.watch import watch_until_terminal
 from tests.support.lab import lab_client
 from tests.support.proxy import EngineProxy
 from tests.support.recipes import BASE_TAG

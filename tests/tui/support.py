@@ -221,9 +221,9 @@ def scripted_execute(script: list[Observation], calls: list[object], head: str):
     from ccci_tui.domain.diagnose import diagnose
     from ccci_tui.domain.timeline import TimelineBuilder
     from ccci_tui.domain.verdict import Expectation
+    from ccci_tui.sources.watch import NOT_YET
     from ccci_tui.upgrade.plan import CLEANUP, WAIT, WATCH
     from ccci_tui.upgrade.run import StepReport
-    from ccci_tui.upgrade.watch import NOT_YET
 
     def run(plan, source, timeout=300.0, on_step=None, on_observation=None, on_event=None,  # noqa: ANN001, ANN202
             cancel=None):  # noqa: ANN001

@@ -14,10 +14,10 @@ from ccci_tui.domain import verdict as v
 from ccci_tui.domain.model import Event, Observation, RecipeState, TagInfo
 from ccci_tui.domain.replay import OBSERVATION, Recording
 from ccci_tui.domain.verdict import Expectation
-from ccci_tui.sources.recorder import Recorder, compose_sides
 from ccci_tui.sources.recording import RecordingWriter, new_header, read_recording
 from ccci_tui.sources.replay_source import ReplaySource, diagnose_recording
 from ccci_tui.sources.swarm import SwarmError
+from ccci_tui.sources.watch import ServiceWatch, compose_sides
 from tests.support.recipes import BASE_TAG, build_recipe
 from tests.support.reference import BASE_SHA, HEAD_SHA, merged
 
@@ -31,14 +31,14 @@ def record_run(path, run="C", keyframe_every=5, recipe=RECIPE):
     header = new_header("research_oom", expect_head=EXPECT.head, expect_ref=EXPECT.head_ref,
                         recipe_path=recipe.path if recipe else None, notes=("app env not used: none found",))
     writer = RecordingWriter(path, header, keyframe_every=keyframe_every)
-    recorder = Recorder(source=None, writer=writer, stack="research_oom", expect=EXPECT)  # type: ignore[arg-type]
+    recorder = ServiceWatch(None, "research_oom", expect=EXPECT, writer=writer)  # type: ignore[arg-type]
     if recipe is not None:
-        recorder._set_recipe(recipe)
+        recorder.take_recipe(recipe)
     for item in merged(run):
         if isinstance(item, Observation):
-            recorder._on_observation(item)
+            recorder.take_observation(item)
         else:
-            recorder._on_event(item)
+            recorder.take_event(item)
     recorder.close("test done")
     writer.close()
     return recorder
