@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ccci_tui.domain.fold import Fold, expected_head, verdict_for
 from ccci_tui.domain.model import ACTIVE_STATES, Event, Observation, RecipeState
-from ccci_tui.domain.timeline import SPEC, Entry, TimelineBuilder
+from ccci_tui.domain.timeline import SPEC, Entry
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.live import LiveWatch
 from ccci_tui.sources.swarm import SwarmError
 from ccci_tui.tui.recording_tap import FeedRecorder
-from ccci_tui.tui.view import CONNECTING, LIVE, RERUN, STALE, View, expected_head, verdict_for
+from ccci_tui.tui.view import CONNECTING, LIVE, RERUN, STALE, View
 
 Publish = Callable[[View], None]
 # (stack, service) -> headless.context.Target: the app env, recipe checkout and expected head
@@ -102,8 +103,7 @@ class LiveFeed:
         return str(getattr(self.source, "label", "docker"))
 
     def _reset(self) -> None:
-        self._builder = TimelineBuilder(maxlen=LIVE_ENTRIES_KEPT)
-        self._obs: Observation | None = None
+        self._fold = Fold(maxlen=LIVE_ENTRIES_KEPT)
         self._mode = CONNECTING
         self._error: str | None = None
         self._stale_since: datetime | None = None
@@ -174,22 +174,22 @@ class LiveFeed:
         with self._lock:
             if gen != self._gen:
                 return
-            view, deployed = self._fold(obs)
+            view, deployed = self._take(obs)
         if view is not None:
             self.publish(view)
         if deployed:
             self.reload_recipe()  # a deploy often follows a checkout: what is HEAD now?
 
-    def _fold(self, obs: Observation) -> tuple[View | None, bool]:
+    def _take(self, obs: Observation) -> tuple[View | None, bool]:
         """Take one read in (under the lock): the view to publish (None: nothing moved), and whether
         it showed a new deploy after the first read."""
-        if self._obs is not None and obs.at < self._obs.at:
+        latest = self._fold.latest
+        if latest is not None and obs.at < latest.at:
             return None, False  # the re-run's watcher read later: a timeline never steps back in time
         if self.tap is not None:
             obs = self.tap.observation(obs)
-        prev, was = self._obs, self._mode
-        added = self._builder.add_observation(obs)
-        self._obs = obs
+        prev, was = self._fold.latest, self._mode
+        added = self._fold.observation(obs)
         self._mode, self._error, self._stale_since = LIVE, None, None
         st = obs.service.update_status if obs.service else None
         same = (
@@ -215,7 +215,7 @@ class LiveFeed:
     def _take_event(self, ev: Event) -> View | None:
         if self.tap is not None:
             ev = self.tap.event(ev)
-        if not self._builder.add_event(ev) or self._obs is None:
+        if not self._fold.event(ev) or self._fold.latest is None:
             return None
         return self._view()
 
@@ -230,7 +230,7 @@ class LiveFeed:
             if not self._watching(stack, service):
                 return
             self._rerunning, self._pinned = True, verdict
-            view, _ = self._fold(obs)
+            view, _ = self._take(obs)
             if view is None:  # nothing new in the read, but the verdict may be
                 view = self._view()
         self.publish(view)
@@ -277,8 +277,8 @@ class LiveFeed:
 
     def _view(self) -> View:
         """The view as of now (a changed verdict goes to the recording too); called under the lock."""
-        snapshot = self._builder.snapshot()
-        obs = self._builder.classify(self._obs) if self._obs is not None else None
+        snapshot = self._fold.timeline()
+        obs = self._fold.classified()
         reading = self._reading()
         verdict = self._pinned or verdict_for(obs, self.recipe, self.expect, snapshot, reading, self._problem)
         shown = snapshot
@@ -329,8 +329,8 @@ class LiveFeed:
                 self._set_recipe(target.recipe)
                 self.recipe_path = target.recipe_path
                 self.expect, self.app_env = target.expect, target.app_env
-            if opening is not None and self._obs is not None and self.tap is not None:
-                self._obs = self.tap.observation(self._obs)  # the file goes on from the latest read
+            if opening is not None and self._fold.latest is not None and self.tap is not None:
+                self.tap.observation(self._fold.latest)  # the file goes on from the latest read
             self._resolved, self._problem = True, problem
             view = self._view()
         self.publish(view)

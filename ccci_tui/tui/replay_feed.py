@@ -8,20 +8,20 @@ from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime
 
+from ccci_tui.domain.fold import Fold, expected_head, verdict_for
 from ccci_tui.domain.model import (
     COMPLETED,
     PAUSED,
     ROLLBACK_COMPLETED,
     ROLLBACK_PAUSED,
     Event,
-    Observation,
     RecipeState,
 )
 from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, RECIPE, Record, Recording, expectation
 from ccci_tui.domain.text import printable
-from ccci_tui.domain.timeline import STATUS, Entry, TimelineBuilder
+from ccci_tui.domain.timeline import STATUS, Entry
 from ccci_tui.domain.verdict import Expectation
-from ccci_tui.tui.view import NOTE_ENTRY, REPLAY, RERUN, View, expected_head, verdict_for
+from ccci_tui.tui.view import NOTE_ENTRY, REPLAY, RERUN, View
 
 # A backward step replays from the nearest checkpoint; one is kept every this many records.
 _CHECKPOINT_EVERY = 2048
@@ -50,13 +50,12 @@ def note_entry(rec: Record) -> Entry:
 
 
 class _Cursor:
-    """A timeline builder fed with the first `pos` records, plus what they said last."""
+    """The one fold fed with the first `pos` records, plus the recipe they said last."""
 
     def __init__(self, service: str) -> None:
-        self.builder = TimelineBuilder()
+        self.fold = Fold()
         self.pos = 0
         self.service = service
-        self.obs: Observation | None = None
         self.recipe: RecipeState | None = None
 
     def feed(self, rec: Record) -> list[Entry]:
@@ -64,10 +63,9 @@ class _Cursor:
         if rec.kind == OBSERVATION:
             if rec.service and rec.service != self.service:
                 return []  # a stack-wide recording also holds the stack's other services
-            self.obs = rec.value
-            return self.builder.add_observation(rec.value)
+            return self.fold.observation(rec.value)
         if rec.kind == EVENT and isinstance(rec.value, Event):
-            return self.builder.add_event(rec.value)
+            return self.fold.event(rec.value)
         if rec.kind == RECIPE:
             self.recipe = rec.value
         return []
@@ -95,7 +93,7 @@ class ReplayFeed:
             if rec.kind == NOTE:
                 notes.append(note_entry(rec))
                 seen.setdefault(entry_key(notes[-1]), i)
-        snapshot = first.builder.snapshot()
+        snapshot = first.fold.timeline()
         # the recorder's notes among the engine's entries, by time (a stable merge: ties keep the engine first)
         notes.sort(key=lambda e: e.at)
         self.timeline = replace(snapshot, entries=tuple(heapq.merge(snapshot.entries, notes, key=lambda e: e.at)))
@@ -180,8 +178,8 @@ class ReplayFeed:
             self._views.move_to_end(key)
             return cached
         state = self._end if cursor is None else self._state_through(self._reach[cursor])
-        snapshot = state.builder.snapshot()
-        obs = state.builder.classify(state.obs) if state.obs is not None else None
+        snapshot = state.fold.timeline()
+        obs = state.fold.classified()
         recipe = state.recipe or self._first_recipe
         view = View(
             mode=REPLAY,

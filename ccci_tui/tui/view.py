@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
-from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import Observation, RecipeState, SpecSummary
 from ccci_tui.domain.timeline import Entry, Timeline
-from ccci_tui.domain.verdict import Expectation, Verdict
+from ccci_tui.domain.verdict import Verdict
 
 LIVE = "live"
 STALE = "stale"
@@ -55,25 +54,3 @@ class View:
         if entry is not None:
             return entry.at
         return self.observation.at if self.observation is not None else None
-
-
-def expected_head(expect: Expectation, recipe: RecipeState | None) -> str | None:
-    """The head the verdict checks against: the user's, else the recipe HEAD (as `diagnose` does)."""
-    if expect.head:
-        return expect.head
-    return recipe.head_sha if recipe is not None else None
-
-
-def verdict_for(
-    obs: Observation | None, recipe: RecipeState | None, expect: Expectation, timeline: Timeline,
-    reading: tuple[str, ...] = (), problem: str | None = None,
-) -> Verdict | None:
-    """The verdict for `obs`, with the clock at the observation's time (so replays agree with live).
-
-    None until every input is in: the first read of the service, and the recipe and expected head
-    (or the definite fact that there are none). A verdict made without them could say `converged`
-    and turn red a moment later with nothing deployed in between.
-    """
-    if obs is None or reading or problem is not None:
-        return None
-    return diagnose(obs, recipe, replace(expect, now=expect.now or obs.at), timeline)
