@@ -10,10 +10,13 @@ import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccci_tui.domain.model import Event, Observation, RecipeState
 from ccci_tui.domain.verdict import Expectation, Verdict, anchored
+
+if TYPE_CHECKING:
+    from ccci_tui.domain.compose import ComposePolicy
 
 OBSERVATION = "observation"
 EVENT = "event"
@@ -48,6 +51,16 @@ class Header:
     marker_state: str | None = None
 
 
+@dataclass(frozen=True)
+class RecordedPolicy:
+    """A policy record: the effective compose policy of the base or head side, at a ref and commit."""
+
+    side: str
+    ref: str
+    commit: str | None
+    policy: ComposePolicy
+
+
 def expectation(header: Header) -> Expectation:
     """The expectation a recording's verdicts were made against, as its header records it."""
     expect = Expectation(head=header.expect_head, head_ref=header.expect_ref, intent=header.intent)
@@ -66,7 +79,7 @@ def marker_fields(expect: Expectation) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Record:
-    """One record: `value` is an Observation, Event, RecipeState, Verdict, a policy dict or a note string."""
+    """One record: `value` is an Observation, Event, RecipeState, Verdict, RecordedPolicy or a note string."""
 
     at: datetime
     kind: str

@@ -136,7 +136,8 @@ def run_compare(args: argparse.Namespace) -> int:
     if not (args.base and args.head and args.recipe):
         raise UsageError("compare needs --recipe PATH BASE HEAD (or --recording FILE)")
     from ccci_tui.domain.compare import compare_policies
-    from ccci_tui.domain.compose import ComposeError, load_policy, parse_compose_file_chain
+    from ccci_tui.domain.compose import load_policy, parse_compose_file_chain
+    from ccci_tui.domain.compose_syntax import ComposeError
     from ccci_tui.sources.abra import AbraError, read_app_env
     from ccci_tui.sources.recipe import RecipeError, RecipeSource
 

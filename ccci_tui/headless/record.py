@@ -232,14 +232,14 @@ def run_compare_recording(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.recording} holds no {' and no '.join(missing)} compose policy "
                          "(recorded without a recipe, or the policy could not be read then)")
     base, head = sides["base"], sides["head"]
-    comparison = compare_policies(base["policy"], head["policy"])  # type: ignore[arg-type]
+    comparison = compare_policies(base.policy, head.policy)
     if args.format == "json":
-        print(json.dumps({"schema": "ccci-tui/compare", "version": 1, "base": base["ref"], "head": head["ref"],
+        print(json.dumps({"schema": "ccci-tui/compare", "version": 1, "base": base.ref, "head": head.ref,
                           **comparison.to_dict()}, indent=2))
     elif args.format == "markdown":
         print(comparison.to_markdown())
     else:
-        print(f"recorded in {args.recording}: base {base['ref']} ({str(base['commit'])[:8]}), "
-              f"head {head['ref']} ({str(head['commit'])[:8]})")
+        print(f"recorded in {args.recording}: base {base.ref} ({str(base.commit)[:8]}), "
+              f"head {head.ref} ({str(head.commit)[:8]})")
         print(comparison.to_text(), end="")
     return 0

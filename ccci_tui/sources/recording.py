@@ -20,7 +20,17 @@ from ccci_tui.domain import codec
 from ccci_tui.domain.codec import Tree
 from ccci_tui.domain.compose import ComposePolicy
 from ccci_tui.domain.model import Event, Observation, RecipeState
-from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, POLICY, RECIPE, VERDICT, Header, marker_fields
+from ccci_tui.domain.replay import (
+    EVENT,
+    NOTE,
+    OBSERVATION,
+    POLICY,
+    RECIPE,
+    VERDICT,
+    Header,
+    RecordedPolicy,
+    marker_fields,
+)
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.recording_read import describe_problems, read_recording
 from ccci_tui.sources.recording_redact import redact_tree, redacted_observation_tree
@@ -179,7 +189,7 @@ class RecordingWriter:
         return self._simple(RECIPE, at, tree, "", lambda: codec.decode(RecipeState, tree))  # type: ignore[no-any-return]
 
     def policy(self, side: str, ref: str, commit: str | None, policy: ComposePolicy,
-               at: datetime | None = None) -> dict[str, Any]:
+               at: datetime | None = None) -> RecordedPolicy:
         """Write the effective compose policy of the base or head side."""
         if side not in POLICY_SIDES:
             raise ValueError(f"side must be base or head, not {side!r}")

@@ -9,6 +9,7 @@ from ccci_tui.domain import codec
 from ccci_tui.domain.codec import CodecError, Tree
 from ccci_tui.domain.compose import ComposePolicy
 from ccci_tui.domain.model import Observation, ServiceState, TaskState
+from ccci_tui.domain.replay import RecordedPolicy
 
 FORMAT = "ccci-recording"
 VERSION = 1
@@ -84,8 +85,10 @@ class Track:
         return obs
 
 
-def policy_value(tree: Any) -> dict[str, Any]:
+def policy_value(tree: Any) -> RecordedPolicy:
     if not isinstance(tree, dict) or tree.get("side") not in POLICY_SIDES:
         raise CodecError("a policy record needs side base or head")
-    return {"side": tree["side"], "ref": str(tree.get("ref") or ""), "commit": tree.get("commit"),
-            "policy": codec.decode(ComposePolicy, tree.get("policy"))}
+    commit = tree.get("commit")
+    return RecordedPolicy(side=tree["side"], ref=str(tree.get("ref") or ""),
+                          commit=str(commit) if commit is not None else None,
+                          policy=codec.decode(ComposePolicy, tree.get("policy")))

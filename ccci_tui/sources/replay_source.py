@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ccci_tui.domain.fold import Fold, verdict_for
 from ccci_tui.domain.model import Event, Observation, RecipeState, ServiceState
-from ccci_tui.domain.replay import EVENT, OBSERVATION, POLICY, RECIPE, Record, Recording, expectation
+from ccci_tui.domain.replay import EVENT, OBSERVATION, POLICY, RECIPE, Record, RecordedPolicy, Recording, expectation
 from ccci_tui.domain.timeline import Timeline
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.recording import RecordingError, read_recording
@@ -85,13 +85,13 @@ def _last(recording: Recording, service: str) -> Observation | None:
     return recording.records[positions[-1]].value if positions else None
 
 
-def policies(recording: Recording, at: datetime | None = None) -> dict[str, dict[str, object]]:
+def policies(recording: Recording, at: datetime | None = None) -> dict[str, RecordedPolicy]:
     """The newest recorded base and head compose policy (as written by the recorder) by side."""
-    found: dict[str, dict[str, object]] = {}
+    found: dict[str, RecordedPolicy] = {}
     cut = len(recording.records) if at is None else recording.index_at(at)
     for i in recording.positions.get(POLICY, ()):
         if i < cut:
-            found[recording.records[i].value["side"]] = recording.records[i].value
+            found[recording.records[i].value.side] = recording.records[i].value
     return found
 
 

@@ -247,7 +247,7 @@ class ServiceWatch:
 
     def _write_policies(self, base_ref: str | None, chain: tuple[str, ...] | None,
                         env: Mapping[str, str] | None, sides: tuple[str, ...] = ("base", "head")) -> None:
-        from ccci_tui.domain.compose import ComposeError
+        from ccci_tui.domain.compose_syntax import ComposeError
         from ccci_tui.sources.recipe import RecipeError
 
         state = self._raw_recipe

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Protocol
 
 from ccci_tui.domain.compare import Comparison, compare_policies
-from ccci_tui.domain.compose import ComposeError, ComposePolicy, load_policy
+from ccci_tui.domain.compose import ComposePolicy, load_policy
+from ccci_tui.domain.compose_syntax import ComposeError
 from ccci_tui.domain.replay import Recording
 
 MAIN_COMPOSE = "compose.yml"
@@ -106,7 +107,7 @@ def recorded_comparer(recording: Recording) -> tuple[Comparer | None, str]:
     found = policies(recording)
     if "base" in found and "head" in found:
         b, h = found["base"], found["head"]
-        return FixedComparer(str(b["ref"]), str(h["ref"]), b["policy"], h["policy"]), ""  # type: ignore[arg-type]
+        return FixedComparer(b.ref, h.ref, b.policy, h.policy), ""
     path = recording.header.recipe_path
     if path and Path(path).is_dir():
         return RecipeComparer(Path(path), recording.header.stack), ""

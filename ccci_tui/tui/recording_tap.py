@@ -14,9 +14,9 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -90,7 +90,7 @@ class FeedRecorder:
 
     def prepare(self, target: Any, source_label: str) -> Opening:
         """The header and the base and head compose policies for `target` (reads git: call it unlocked)."""
-        from ccci_tui.domain.compose import ComposeError
+        from ccci_tui.domain.compose_syntax import ComposeError
         from ccci_tui.sources.recipe import RecipeError
         from ccci_tui.sources.watch import compose_sides, default_base
 
@@ -113,32 +113,37 @@ class FeedRecorder:
         if self.writer is not None or self.failure is not None:
             return
         try:
-            self.writer = RecordingWriter(self._path, opening.header, heartbeat_s=self.heartbeat_s)
+            writer = self.writer = RecordingWriter(self._path, opening.header, heartbeat_s=self.heartbeat_s)
         except RecordingError as exc:
             self.failure = str(exc)
             return
         if opening.problem:
             self.note(opening.problem)
         for side, ref, sha, policy in opening.policies:
-            self._write(partial(self.writer.policy, side, ref, sha, policy), None)
+            try:
+                writer.policy(side, ref, sha, policy)
+            except RecordingError as exc:
+                self.failure = str(exc)
+                return
 
-    def _write(self, write: Any, fallback: T) -> T:
-        if not self.active:  # not begun yet, or stopped: the value goes on unrecorded
+    def _write(self, write: Callable[[RecordingWriter], T], fallback: T) -> T:
+        writer = self.writer
+        if writer is None or not self.active:  # not begun yet, or stopped: the value goes on unrecorded
             return fallback
         try:
-            return write()  # type: ignore[no-any-return]
+            return write(writer)
         except RecordingError as exc:
             self.failure = str(exc)
             return fallback
 
     def observation(self, obs: Observation) -> Observation:
-        return self._write(lambda: self.writer.observation(obs), obs)
+        return self._write(lambda w: w.observation(obs), obs)
 
     def event(self, ev: Event) -> Event:
-        return self._write(lambda: self.writer.event(ev), ev)
+        return self._write(lambda w: w.event(ev), ev)
 
     def recipe(self, state: RecipeState) -> RecipeState:
-        return self._write(lambda: self.writer.recipe(state), state)
+        return self._write(lambda w: w.recipe(state), state)
 
     def verdict(self, verdict: Verdict | None, at: datetime | None) -> None:
         """Write the verdict when it changed (after the read it came from, as the recorder does)."""
@@ -146,14 +151,14 @@ class FeedRecorder:
             return
         self._verdict = verdict
 
-        def write() -> None:
-            self.writer.flush(self.service)
-            self.writer.verdict(verdict, at)
+        def write(writer: RecordingWriter) -> None:
+            writer.flush(self.service)
+            writer.verdict(verdict, at)
 
         self._write(write, None)
 
     def note(self, text: str, at: datetime | None = None) -> None:
-        self._write(lambda: self.writer.note(text, at), None)
+        self._write(lambda w: w.note(text, at), None)
 
     def close(self, reason: str = "") -> None:
         """Write a closing note and close the file; safe to call twice."""

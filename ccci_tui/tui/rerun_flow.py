@@ -21,6 +21,8 @@ from ccci_tui.tui.rerunner import RerunCancelled, Rerunner
 from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from ccci_tui.domain.verdict import Verdict
     from ccci_tui.tui.live_feed import LiveFeed
     from ccci_tui.upgrade.plan import UpgradePlan
@@ -77,7 +79,13 @@ def step_line(report: StepReport) -> str:
     return line
 
 
-class RerunFlow:
+if TYPE_CHECKING:  # the mixin is checked as the App it is mixed into
+    _AppBase = App[int]
+else:
+    _AppBase = object
+
+
+class RerunFlow(_AppBase):
     """Mixed into CcciApp: the re-run actions, workers and handlers (found by name: a plain mixin has no
     `@on` registry)."""
 
@@ -87,13 +95,6 @@ class RerunFlow:
     rerun_cancel: threading.Event | None = None
     live: LiveFeed | None
     replay: Any
-
-    if TYPE_CHECKING:  # provided by textual.App
-        def notify(self, message: str, **kwargs: Any) -> None: ...
-        def bind(self, keys: str, action: str, **kwargs: Any) -> None: ...
-        def post_message(self, message: Message) -> bool: ...
-        def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
-        workers: Any
 
     def install_rerun_keys(self) -> None:
         """S and T (and R) answer on every screen, so without --write they explain the refusal.
@@ -108,7 +109,7 @@ class RerunFlow:
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rerun_order":
             return self.write and self.replay is None
-        return super().check_action(action, parameters)  # type: ignore[misc, no-any-return]
+        return super().check_action(action, parameters)
 
     def action_rerun_order(self, order: str) -> None:
         self.action_rerun(order)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ccci_tui.config import Config
 from ccci_tui.domain.compare import service_risks
-from ccci_tui.domain.compose import ComposeError, load_policy
+from ccci_tui.domain.compose import load_policy
+from ccci_tui.domain.compose_syntax import ComposeError
 from ccci_tui.domain.redact import redact_text
 from ccci_tui.domain.stamp import make_stamp, parse_stamp, stamp_key
 from ccci_tui.sources.abra import AbraError, AppEnv, read_app_env
@@ -219,7 +220,7 @@ def make_plan(
         assert app_env is not None
         restore = state.branch or state.head_sha
         steps = _abra_steps(recipe.path, stack, base_sha, head_sha, config, app_env, restore, timeout)
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if backend == "abra":
         warnings = (f"backend abra checks the recipe out IN PLACE in {recipe.path} (git checkout -f), "
                     "then restores the current HEAD",)

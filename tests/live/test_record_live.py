@@ -77,7 +77,7 @@ def test_record_a_rollback_then_the_recording_gives_the_live_verdicts(swarm, rec
     rec = read_recording(out)
     assert rec.skipped == () and rec.warnings == ()  # Ctrl-C closed the gzip stream properly
     assert rec.of_kind("note")[-1].value == "recording stopped: interrupted"
-    assert {r.value["side"] for r in rec.of_kind("policy")} == {"base", "head"}
+    assert {r.value.side for r in rec.of_kind("policy")} == {"base", "head"}
 
     # a one-shot live `diagnose` reads only the service as it is now; the recording, read the same
     # way at the same moment, must say exactly the same (only `source` names where it came from)
