@@ -12,9 +12,9 @@ from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import Observation
 from ccci_tui.domain.times import parse_engine_time
 from ccci_tui.domain.verdict import Expectation, anchored, anchored_to
-from ccci_tui.headless.context import Target, UsageError, check_stack, manager_source, resolve_target
 from ccci_tui.headless.render import emit
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.target import Target, UsageError, check_stack, manager_source, resolve_target
 from ccci_tui.sources.watch import WatchTimeout, watch_until_terminal
 
 

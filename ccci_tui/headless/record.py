@@ -16,7 +16,6 @@ from types import FrameType
 from ccci_tui.domain.model import ACTIVE_STATES
 from ccci_tui.domain.replay import Recording
 from ccci_tui.domain.verdict import Expectation, anchored_to
-from ccci_tui.headless.context import Target, UsageError, check_stack, manager_source, resolve_target
 from ccci_tui.sources.recording import (
     RecordingError,
     RecordingWriter,
@@ -25,6 +24,7 @@ from ccci_tui.sources.recording import (
     read_recording,
 )
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.target import Target, UsageError, check_stack, manager_source, resolve_target
 from ccci_tui.sources.watch import RECIPE_INTERVAL_S, ServiceWatch
 
 # ---- the record command ----------------------------------------------------------------------------

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from ccci_tui.config import ConfigError, load_config
-from ccci_tui.headless.context import UsageError
 from ccci_tui.headless.render import emit
 from ccci_tui.sources.swarm import SwarmSource
+from ccci_tui.sources.target import UsageError
 from ccci_tui.upgrade.plan import PlanError, UpgradePlan, locate, make_plan
 from ccci_tui.upgrade.run import RerunError, StepReport, execute
 

@@ -304,7 +304,7 @@ class CcciApp(RerunFlow, App[int]):
 
     def action_export(self) -> None:
         """The verdict as Markdown to a file (path shown) and to the clipboard (OSC 52)."""
-        from ccci_tui.headless.render import verdict_markdown
+        from ccci_tui.domain.report import verdict_markdown
 
         view = self.main.view
         if view is None or view.verdict is None:

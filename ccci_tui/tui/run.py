@@ -63,9 +63,9 @@ def _recording_app(path: Path, label: str, config: Any) -> CcciApp | str:
 
 
 def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
-    from ccci_tui.headless.context import resolve_target
     from ccci_tui.sources.recipe import recipe_dir_problem
     from ccci_tui.sources.swarm import SwarmError, SwarmSource
+    from ccci_tui.sources.target import resolve_target
 
     stack, service = args.tui_stack, args.tui_service
     recipe, expect_head = args.tui_recipe, args.tui_expect_head

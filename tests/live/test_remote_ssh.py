@@ -57,8 +57,8 @@ def test_diagnose_and_wait_over_ssh(ssh_lab, swarm, recipe_repo):
 async def test_tui_over_ssh(ssh_lab, swarm, recipe_repo, monkeypatch):
     import asyncio
 
-    from ccci_tui.headless.context import resolve_target
     from ccci_tui.sources.swarm import SwarmSource
+    from ccci_tui.sources.target import resolve_target
     from ccci_tui.tui.app import create_app
     from tests.tui.support import screen_text
 

@@ -19,10 +19,10 @@ import pytest
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.replay import RECIPE, VERDICT
-from ccci_tui.headless.context import resolve_target
 from ccci_tui.sources import recipe as recipe_source
 from ccci_tui.sources.recording import read_recording
 from ccci_tui.sources.swarm import SwarmSource
+from ccci_tui.sources.target import resolve_target
 from ccci_tui.tui.live_feed import LiveFeed
 from ccci_tui.tui.replay_feed import ReplayFeed
 from ccci_tui.tui.view import View

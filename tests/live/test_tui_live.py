@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from ccci_tui.domain import verdict as v
-from ccci_tui.headless.context import resolve_target
 from ccci_tui.sources.swarm import SwarmSource
+from ccci_tui.sources.target import resolve_target
 from ccci_tui.tui.app import create_app
 from ccci_tui.tui.widgets.status import VerdictBanner
 from ccci_tui.upgrade.stack import deploy_recipe

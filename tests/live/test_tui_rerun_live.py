@@ -11,9 +11,9 @@ from ccci_tui.config import Config
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.replay import NOTE, VERDICT
 from ccci_tui.domain.stamp import stamp_key
-from ccci_tui.headless.context import resolve_target
 from ccci_tui.sources.recording import read_recording
 from ccci_tui.sources.swarm import SwarmSource
+from ccci_tui.sources.target import resolve_target
 from ccci_tui.tui.app import create_app
 from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.rerunner import StackRerunner

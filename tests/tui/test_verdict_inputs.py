@@ -9,7 +9,7 @@ from pathlib import Path
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.verdict import Expectation
-from ccci_tui.headless.context import Target, UsageError
+from ccci_tui.sources.target import Target, UsageError
 from ccci_tui.tui.live_feed import LiveFeed
 from ccci_tui.tui.view import View
 from tests.tui.support import RECIPE_STATE, FakeSwarm, run_observations
