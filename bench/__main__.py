@@ -50,7 +50,7 @@ def _engine_version() -> str | None:
 
 def _run_one(name: str, args: argparse.Namespace) -> dict[str, Any]:
     from ccci_tui.sources.swarm import SwarmError
-    from ccci_tui.upgrade.stack import DeployError
+    from tests.support.deploy import DeployError
 
     module = importlib.import_module(BENCHES[name])
     started = datetime.now(UTC)

@@ -56,7 +56,7 @@ def _running_services(client: Any, stack: str) -> int:
 
 
 def _deploy(lab: Lab, services: int, tmp: Path) -> str:
-    from ccci_tui.upgrade.stack import stack_deploy
+    from tests.support.deploy import stack_deploy
 
     stack = lab.new_stack(f"c{services}x")
     path = tmp / f"{stack}.yml"

@@ -56,7 +56,7 @@ def _timed(fn: Any, *args: Any) -> tuple[float, Any]:
 
 
 def run(args: Any) -> dict[str, Any]:
-    from ccci_tui.upgrade.stack import deploy_recipe
+    from tests.support.deploy import deploy_recipe
     from tests.support.recipes import BASE_TAG, build_recipe
 
     rounds = 5 if getattr(args, "quick", False) else 15

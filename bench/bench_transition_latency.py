@@ -166,7 +166,7 @@ def _state(obs: Any) -> str | None:
 def _one_upgrade(lab: Lab, listener: TransitionListener, recipe: Any, index: int, kind: str) -> dict[str, Any]:
     from ccci_tui.sources.live import LiveWatch
     from ccci_tui.sources.swarm import SwarmSource
-    from ccci_tui.upgrade.stack import deploy_recipe
+    from tests.support.deploy import deploy_recipe
     from tests.support.recipes import BASE_TAG
 
     stack = lab.new_stack("l")

@@ -90,7 +90,7 @@ class Lab:
 def deploy_tiny_stack(lab: Lab, tmp: Path, services: int, tag: str, timeout: float = 600.0) -> str:
     """Deploy `services` one-replica busybox services (bench_api_calls' compose) and wait until all run."""
     from bench.bench_api_calls import compose_text
-    from ccci_tui.upgrade.stack import stack_deploy
+    from tests.support.deploy import stack_deploy
 
     stack = lab.new_stack(tag)
     (tmp / "compose.yml").write_text(compose_text(services))

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 import docker  # noqa: E402
 
-from ccci_tui.upgrade.stack import deploy_recipe  # noqa: E402
+from tests.support.deploy import deploy_recipe  # noqa: E402
 from tests.support.recipes import BASE_TAG, build_recipe  # noqa: E402
 
 OUT = ROOT / "tests" / "fixtures" / "engine"

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ccci_tui.cli import main
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG, compose_text
 
 pytestmark = pytest.mark.live

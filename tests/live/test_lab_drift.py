@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ccci_tui.domain.stamp import stamp_key
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
 
 pytestmark = pytest.mark.live

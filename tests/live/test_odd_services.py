@@ -14,7 +14,8 @@ from ccci_tui.domain.stamp import stamp_key
 from ccci_tui.domain.timeline import GONE, TimelineBuilder
 from ccci_tui.sources.live import LiveWatch
 from ccci_tui.sources.swarm import SwarmSource
-from ccci_tui.upgrade.stack import deploy_recipe, stack_deploy, stamp_overlay
+from ccci_tui.upgrade.stack import stamp_overlay
+from tests.support.deploy import deploy_recipe, stack_deploy
 from tests.support.recipes import BASE_TAG
 
 pytestmark = pytest.mark.live

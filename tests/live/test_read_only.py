@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.proxy import EngineProxy
 from tests.support.recipes import BASE_TAG
 

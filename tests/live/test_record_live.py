@@ -14,7 +14,7 @@ import pytest
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.sources.recording import RecordingError, read_recording
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
 
 pytestmark = pytest.mark.live

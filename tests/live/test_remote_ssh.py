@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
 
 pytestmark = pytest.mark.live

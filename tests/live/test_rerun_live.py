@@ -14,7 +14,7 @@ from ccci_tui.domain.stamp import stamp_key
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.upgrade.plan import make_plan
 from ccci_tui.upgrade.run import RerunCancelled, execute
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
 
 pytestmark = pytest.mark.live

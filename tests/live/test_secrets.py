@@ -16,7 +16,7 @@ from ccci_tui.cli import main
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import resolve_target
 from ccci_tui.tui.app import create_app
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.tui.support import screen_text
 
 pytestmark = pytest.mark.live

@@ -26,7 +26,7 @@ from ccci_tui.sources.target import resolve_target
 from ccci_tui.tui.live_feed import LiveFeed
 from ccci_tui.tui.replay_feed import ReplayFeed
 from ccci_tui.tui.view import View
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
 
 pytestmark = pytest.mark.live

@@ -12,7 +12,7 @@ from ccci_tui.domain.stamp import parse_stamp, stamp_key
 from ccci_tui.domain.timeline import TimelineBuilder
 from ccci_tui.sources.live import LiveWatch
 from ccci_tui.sources.swarm import SwarmSource
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
 
 pytestmark = pytest.mark.live

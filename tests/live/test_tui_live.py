@@ -11,7 +11,7 @@ from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import resolve_target
 from ccci_tui.tui.app import create_app
 from ccci_tui.tui.widgets.status import VerdictBanner
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
 from tests.tui.support import screen_text
 

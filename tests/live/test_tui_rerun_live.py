@@ -19,7 +19,7 @@ from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.rerunner import StackRerunner
 from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
 from ccci_tui.tui.view import RERUN
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
 from tests.tui.support import screen_text
 

@@ -15,7 +15,7 @@ from ccci_tui.domain.verdict import Expectation
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import Target
 from ccci_tui.sources.watch import watch_until_terminal
-from ccci_tui.upgrade.stack import deploy_recipe
+from tests.support.deploy import deploy_recipe
 from tests.support.lab import lab_client
 from tests.support.proxy import EngineProxy
 from tests.support.recipes import BASE_TAG

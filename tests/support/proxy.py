@@ -119,3 +119,5 @@ class EngineProxy:
             self._server.close()
         with contextlib.suppress(OSError):
             os.unlink(self.path)
+        with contextlib.suppress(OSError):
+            self.dir.rmdir()  # nothing left behind in /tmp
