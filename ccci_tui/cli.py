@@ -70,13 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(deploy=[])
 
     p = sub.add_parser("compare", help="base vs head effective update policy and risks, overlays merged")
-    p.add_argument("base", metavar="BASE", nargs="?", help="base ref (a tag such as 0.7.0+3.3.1)")
-    p.add_argument("head", metavar="HEAD", nargs="?", help="head ref")
+    p.add_argument("base", metavar="BASE", nargs="?", help="base ref, a tag such as 0.7.0+3.3.1 (default: the tag the "
+                   "stack's stamp names, else its app env's version, else the newest tag before HEAD)")
+    p.add_argument("head", metavar="HEAD", nargs="?", help="head ref (default: HEAD)")
     p.add_argument("--recipe", metavar="PATH", help="recipe checkout (read only; required unless --recording)")
     p.add_argument("--recording", metavar="FILE", help="compare the base and head policies a recording holds")
     p.add_argument("--compose-file", metavar="CHAIN", help="COMPOSE_FILE chain, e.g. compose.yml:compose.x.yml")
-    p.add_argument("--env-file", metavar="F", help="app env file for interpolation and its COMPOSE_FILE")
-    p.add_argument("--stack", default="STACK", help="STACK_NAME for interpolation (default: STACK)")
+    p.add_argument("--env-file", metavar="F", help="app env file for interpolation and its COMPOSE_FILE (default: "
+                   "abra's app env for --stack)")
+    p.add_argument("--stack", default="STACK", help="the stack: STACK_NAME for interpolation, its app env and its "
+                   "running stamp (default: STACK)")
     p.add_argument("--format", choices=FORMATS, default="text")
 
     p = sub.add_parser(

@@ -6,15 +6,25 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from ccci_tui.domain.diagnose import diagnose
-from ccci_tui.domain.model import Observation
+from ccci_tui.domain.model import Observation, ServiceState
 from ccci_tui.domain.times import parse_engine_time
 from ccci_tui.domain.verdict import Expectation, anchored, anchored_to
 from ccci_tui.headless.render import emit
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
-from ccci_tui.sources.target import Target, UsageError, check_stack, manager_source, resolve_target
+from ccci_tui.sources.target import (
+    Target,
+    UsageError,
+    app_env_for,
+    check_stack,
+    compose_chain,
+    manager_source,
+    resolve_target,
+    upgrade_sides,
+)
 from ccci_tui.sources.watch import WatchTimeout, watch_until_terminal
 
 
@@ -125,6 +135,14 @@ def _stderr_fd() -> int:
         return 2
 
 
+def _running(stack: str) -> ServiceState | None:
+    """The stack's app service as the daemon shows it now (its stamp names the default base), if reachable."""
+    try:
+        return SwarmSource(timeout=5.0).observe(stack, "app").service
+    except SwarmError:
+        return None
+
+
 def run_compare(args: argparse.Namespace) -> int:
     """`ccci-tui compare --recipe PATH BASE HEAD`: effective update policy and risks, base vs head."""
     if getattr(args, "recording", None):
@@ -133,35 +151,32 @@ def run_compare(args: argparse.Namespace) -> int:
         from ccci_tui.headless.record import run_compare_recording
 
         return run_compare_recording(args)
-    if not (args.base and args.head and args.recipe):
-        raise UsageError("compare needs --recipe PATH BASE HEAD (or --recording FILE)")
+    if not args.recipe:
+        raise UsageError("compare needs --recipe PATH [BASE [HEAD]] (or --recording FILE)")
     from ccci_tui.domain.compare import compare_policies
-    from ccci_tui.domain.compose import load_policy, parse_compose_file_chain
     from ccci_tui.domain.compose_syntax import ComposeError
     from ccci_tui.sources.abra import AbraError, read_app_env
-    from ccci_tui.sources.recipe import RecipeError, RecipeSource
+    from ccci_tui.sources.recipe import RecipeError
 
-    env: dict[str, str] = {}
-    chain_value = args.compose_file
-    if args.env_file:
-        try:
-            app_env = read_app_env(args.env_file)
-        except AbraError as exc:
-            raise UsageError(str(exc)) from exc
-        env.update(app_env.env)
-        chain_value = chain_value or ":".join(app_env.compose_files)
-    env["STACK_NAME"] = args.stack
-    chain = parse_compose_file_chain(chain_value)
-    sides = []
+    try:  # the app env: the one given, else abra's for the stack (its COMPOSE_FILE and version)
+        app_env = read_app_env(args.env_file) if args.env_file else app_env_for(args.stack)
+    except AbraError as exc:
+        raise UsageError(str(exc)) from exc
+    chain = compose_chain(app_env, args.compose_file)
+    service = None if args.base else _running(args.stack)
     try:
-        with RecipeSource(args.recipe) as recipe:
-            for ref in (args.base, args.head):
-                sha = recipe.resolve(ref)
-                files = [(f"{name}@{ref}", recipe.file_at(sha, name)) for name in chain]
-                sides.append(load_policy(files, env))
+        sides, note = upgrade_sides(Path(args.recipe), args.stack, chain, dict(app_env.env) if app_env else None,
+                                    args.base, args.head, service, app_env.version if app_env else None)
     except (RecipeError, ComposeError) as exc:
         raise UsageError(str(exc)) from exc
-    comparison = compare_policies(sides[0], sides[1])
+    if note:
+        raise UsageError(f"{note}; pass BASE")
+    base, head = sides
+    if not args.base:
+        print(f"ccci-tui compare: base {base.ref} (the default for {args.stack}), head {head.ref}, "
+              f"files {':'.join(chain)}", file=sys.stderr)
+    args.base, args.head = base.ref, head.ref
+    comparison = compare_policies(base.policy, head.policy)
     if args.format == "json":
         print(json.dumps({"schema": "ccci-tui/compare", "version": 1, "base": args.base, "head": args.head,
                           **comparison.to_dict()}, indent=2))

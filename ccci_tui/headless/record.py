@@ -24,7 +24,7 @@ from ccci_tui.sources.recording import (
     read_recording,
 )
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
-from ccci_tui.sources.target import Target, UsageError, check_stack, manager_source, resolve_target
+from ccci_tui.sources.target import Target, UsageError, check_stack, compose_chain, manager_source, resolve_target
 from ccci_tui.sources.watch import RECIPE_INTERVAL_S, ServiceWatch
 
 # ---- the record command ----------------------------------------------------------------------------
@@ -73,11 +73,10 @@ def open_recorder(args: argparse.Namespace, target: Target, source: SwarmSource,
         recipe_path=target.recipe_path, recipe_interval=RECIPE_INTERVAL_S, poll_interval=args.poll,
         memory_interval=args.memory_interval or None, other_services=args.all_services,
     )
-    chain = tuple(args.compose_file.split(":")) if args.compose_file else (
-        target.app_env.compose_files if target.app_env else None)
+    chain = compose_chain(target.app_env, args.compose_file)
     env = dict(target.app_env.env) if target.app_env else None
     try:
-        recorder.start(base_ref=args.base, chain=chain, env=env)
+        recorder.start(base_ref=args.base, chain=chain, env=env, version=target.expect.intent)
     except BaseException:
         recorder.close()
         writer.close()

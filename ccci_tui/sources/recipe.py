@@ -12,10 +12,15 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccci_tui.domain.model import RecipeState, TagInfo
+
+if TYPE_CHECKING:
+    from ccci_tui.domain.compose import ComposePolicy
 
 GIT_TIMEOUT_S = 30.0
 GIT = "git"  # the executable; tests point it at a slow stand-in
@@ -190,6 +195,16 @@ class RecipeSource:
         if res.status != 0:
             raise RecipeError(f"no file {rel!r} at ref {ref!r} ({sha[:8]}) in {self.path}")
         return res.out
+
+    def policy_at(self, ref: str, chain: Sequence[str], values: Mapping[str, str],
+                  extra: Sequence[tuple[str, str]] = ()) -> tuple[str, ComposePolicy]:
+        """The commit `ref` names and the effective compose policy of `chain` there (files labelled
+        `name@ref`), with `extra` (label, text) overlays after them: how every command loads a side."""
+        from ccci_tui.domain.compose import load_policy  # deferred: the YAML loader only when compared
+
+        sha = self.resolve(ref)
+        files = [(f"{name}@{ref}", self.file_at(sha, name)) for name in chain]
+        return sha, load_policy([*files, *extra], values)
 
     def tags(self) -> tuple[TagInfo, ...]:
         """Tags that lead to a commit, annotated ones peeled, newest version first."""

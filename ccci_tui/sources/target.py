@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ccci_tui.domain.model import RecipeState
+from ccci_tui.domain.model import RecipeState, ServiceState
+from ccci_tui.domain.replay import RecordedPolicy
 from ccci_tui.domain.verdict import Expectation
 from ccci_tui.sources.abra import AbraError, AppEnv, abra_dir, find_app_env, recipe_dir
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
+
+if TYPE_CHECKING:
+    from ccci_tui.sources.recipe import RecipeSource
 
 
 class UsageError(RuntimeError):
@@ -52,12 +58,94 @@ def check_stack(source: SwarmSource, stack: str, service: str) -> None:
         raise UsageError(f"stack {stack!r} has no service {service!r} (it has: {', '.join(sorted(names))})")
 
 
+def app_env_for(stack: str) -> AppEnv | None:
+    """The app env abra keeps for `stack` under $ABRA_DIR (or ~/.abra), if any; AbraError when unreadable."""
+    return find_app_env(stack, abra_dir(os.environ))
+
+
 def _app_env(stack: str, notes: list[str]) -> AppEnv | None:
     try:
-        return find_app_env(stack, abra_dir(os.environ))
+        return app_env_for(stack)
     except AbraError as exc:
         notes.append(f"app env not used: {exc}")
         return None
+
+
+def app_env_recipe(app_env: AppEnv | None) -> Path | None:
+    """Where abra keeps the checkout of the recipe `app_env` names (it may not exist)."""
+    if app_env is None or not app_env.recipe:
+        return None
+    return recipe_dir(app_env.recipe, abra_dir(os.environ))
+
+
+def compose_chain(app_env: AppEnv | None, given: str | None = None) -> tuple[str, ...]:
+    """The compose files a deploy of the stack reads: `given` (a COMPOSE_FILE value), else the app env's
+    COMPOSE_FILE, else compose.yml alone (abra's default)."""
+    from ccci_tui.domain.compose import parse_compose_file_chain
+
+    if given:
+        return parse_compose_file_chain(given)
+    if app_env is not None and app_env.compose_files:
+        return tuple(app_env.compose_files)
+    return ("compose.yml",)
+
+
+def upgrade_sides(
+    recipe_path: Path, stack: str, chain: tuple[str, ...], env: Mapping[str, str] | None = None,
+    base: str | None = None, head: str | None = None, service: ServiceState | None = None,
+    version: str | None = None, sides: tuple[str, ...] = ("base", "head"),
+) -> tuple[tuple[RecordedPolicy, ...], str | None]:
+    """The base and head policies of an upgrade of `stack` (base by `default_base` unless given, head
+    HEAD unless given), each side's `chain` loaded at its ref; and a note when there is no base.
+    Raises RecipeError or ComposeError naming the ref or file."""
+    from ccci_tui.sources.recipe import RecipeSource
+
+    values = {**(env or {}), "STACK_NAME": stack}
+    with RecipeSource(recipe_path) as src:
+        head_ref = head or "HEAD"
+        refs = {"head": head_ref}
+        note = None
+        if "base" in sides:
+            base_ref = base or default_base(src, src.resolve(head_ref), stack, service, version)
+            if base_ref is None:
+                note = "no release tag before the head to compare it with: the base side is missing"
+            else:
+                refs = {"base": base_ref, **refs}
+        found = []
+        for side, ref in refs.items():
+            if side in sides:
+                sha, policy = src.policy_at(ref, chain, values)
+                found.append(RecordedPolicy(side, ref, sha, policy))
+    return tuple(found), note
+
+
+def default_base(recipe: RecipeSource, head_sha: str, stack: str, service: ServiceState | None = None,
+                 version: str | None = None) -> str | None:
+    """The ref an upgrade of `stack` to `head_sha` starts from; one rule for `rerun`, `record`, `compare`
+    and the compare screen: the release tag the running (else the previous) stamp names, else the app
+    env's version, else the newest tag that is an ancestor of the head. None when there is none."""
+    from ccci_tui.domain.stamp import parse_stamp, stamp_key
+    from ccci_tui.sources.recipe import RecipeError
+
+    stamps = []
+    if service is not None:
+        stamps.append(parse_stamp(service.spec.label(stamp_key(stack))))
+        if service.previous_spec is not None:
+            stamps.append(parse_stamp(service.previous_spec.label(stamp_key(stack))))
+    for stamp in stamps:
+        if stamp.ok and stamp.sha and not stamp.matches(head_sha):
+            try:
+                tags = recipe.tags_at(stamp.sha)
+            except RecipeError:
+                tags = ()  # a commit this checkout does not have: fall back below
+            if tags:
+                return tags[0]
+    if version and recipe.has_ref(version) and recipe.resolve(version) != head_sha:
+        return version
+    for tag in recipe.tags():  # newest version first
+        if tag.sha != head_sha and recipe.is_ancestor(tag.sha, head_sha):
+            return tag.name
+    return None
 
 
 def resolve_target(
@@ -73,8 +161,8 @@ def resolve_target(
     notes: list[str] = []
     app_env = _app_env(stack, notes) if use_abra else None
     path: Path | None = Path(recipe).expanduser() if recipe else None
-    if path is None and app_env is not None and app_env.recipe:
-        guess = recipe_dir(app_env.recipe, abra_dir(os.environ))
+    guess = app_env_recipe(app_env)
+    if path is None and app_env is not None and guess is not None:
         if guess.is_dir():
             path = guess
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,27 +36,6 @@ class WatchTimeout(RuntimeError):
 
 class WatchCancelled(RuntimeError):
     """The caller set the cancel flag before a verdict came."""
-
-
-def compose_sides(
-    recipe: Path, refs: Mapping[str, str], stack: str, chain: tuple[str, ...] | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Iterator[tuple[str, str, str, Any]]:
-    """(side, ref, commit, ComposePolicy) for each side's ref, loaded as `compare` loads them."""
-    from ccci_tui.domain.compose import load_policy
-    from ccci_tui.sources.recipe import RecipeSource
-
-    values = {**(env or {}), "STACK_NAME": stack}
-    with RecipeSource(recipe) as src:
-        for side, ref in refs.items():
-            sha = src.resolve(ref)
-            files = [(f"{name}@{ref}", src.file_at(sha, name)) for name in (chain or ("compose.yml",))]
-            yield side, ref, sha, load_policy(files, values)
-
-
-def default_base(state: RecipeState) -> str | None:
-    """The newest release tag that is not the checked-out commit: what an upgrade starts from."""
-    return next((t.name for t in state.tags if t.sha != state.head_sha), None)
 
 
 class ServiceWatch:
@@ -98,7 +77,7 @@ class ServiceWatch:
         self._raw_recipe: RecipeState | None = None
         self._raw_verdict: Verdict | None = None
         self._noted_error: str | None = None
-        self._policy_args: tuple[str | None, tuple[str, ...] | None, Mapping[str, str] | None] | None = None
+        self._policy_args: tuple[str | None, tuple[str, ...], Mapping[str, str] | None, str | None] | None = None
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self.terminal = threading.Event()  # set once the verdict is terminal (not in NOT_YET)
@@ -114,13 +93,13 @@ class ServiceWatch:
 
     # ---- lifecycle ----------------------------------------------------------------------
 
-    def start(self, base_ref: str | None = None, chain: tuple[str, ...] | None = None,
-              env: Mapping[str, str] | None = None) -> ServiceWatch:
-        """Write the compose policies (with a writer and a recipe), then start watching."""
+    def start(self, base_ref: str | None = None, chain: tuple[str, ...] = (),
+              env: Mapping[str, str] | None = None, version: str | None = None) -> ServiceWatch:
+        """Write the compose policies of `chain` (with a writer and a recipe), then start watching."""
         from ccci_tui.sources.live import LiveWatch
 
-        if self.writer is not None and self._raw_recipe is not None:
-            self._write_policies(base_ref, chain, env)
+        if self.writer is not None and self._raw_recipe is not None and chain:
+            self._write_policies(base_ref, chain, env, version)
         self._watch = LiveWatch(
             self.source, self.stack, self.service, on_observation=self.take_observation,
             on_event=self.take_event, on_error=self._on_error, poll_interval=self.poll_interval,
@@ -245,27 +224,33 @@ class ServiceWatch:
             self._diagnose(datetime.now(UTC))
             return changed_head
 
-    def _write_policies(self, base_ref: str | None, chain: tuple[str, ...] | None,
-                        env: Mapping[str, str] | None, sides: tuple[str, ...] = ("base", "head")) -> None:
+    def _write_policies(self, base_ref: str | None, chain: tuple[str, ...],
+                        env: Mapping[str, str] | None, version: str | None = None,
+                        sides: tuple[str, ...] = ("base", "head")) -> None:
+        """The base and head compose policies, chosen by the one rule (sources.target.upgrade_sides)."""
         from ccci_tui.domain.compose_syntax import ComposeError
         from ccci_tui.sources.recipe import RecipeError
+        from ccci_tui.sources.target import upgrade_sides
 
-        state = self._raw_recipe
-        if self.recipe_path is None or state is None or self.writer is None:
+        if self.recipe_path is None or self._raw_recipe is None or self.writer is None:
             return
-        base = base_ref or default_base(state)
-        refs = {"base": base, "head": self.expect.head_ref or "HEAD"}
-        if base is None:
-            self.note("compose policy: no release tag to compare the head with; base side not recorded")
-        self._policy_args = (base_ref, chain, env)
+        self._policy_args = (base_ref, chain, env, version)
         try:
-            for side, ref, sha, policy in compose_sides(
-                self.recipe_path, {s: r for s, r in refs.items() if r and s in sides}, self.stack, chain, env,
-            ):
-                with self._lock:
-                    self.writer.policy(side, ref, sha, policy)
+            service = self.latest.service if self.latest is not None else self.source.observe(
+                self.stack, self.service).service
+        except SwarmError:
+            service = None  # the base falls back to the app env's version or the tags
+        try:
+            found, note = upgrade_sides(self.recipe_path, self.stack, chain, env, base_ref, self.expect.head_ref,
+                                        service, version, sides)
         except (RecipeError, ComposeError) as exc:
             self.note(f"compose policy not recorded: {exc}")
+            return
+        if note:
+            self.note(f"compose policy: {note}")
+        for side in found:
+            with self._lock:
+                self.writer.policy(side.side, side.ref, side.commit, side.policy)
 
     def _recipe_loop(self) -> None:
         from ccci_tui.sources.recipe import RecipeError, read_recipe

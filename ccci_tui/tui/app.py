@@ -291,9 +291,10 @@ class CcciApp(RerunFlow, App[int]):
             return self.comparer, ""
         live = self.live
         if live is not None and live.recipe_path is not None:
-            app_env = getattr(live, "app_env", None)
+            app_env, latest = live.app_env, live.latest
             return RecipeComparer(live.recipe_path, live.stack, getattr(app_env, "env", None),
-                                  getattr(app_env, "compose_files", ())), ""
+                                  getattr(app_env, "compose_files", ()), latest.service if latest else None,
+                                  live.expect.intent), ""
         if self.replay is not None:
             return recorded_comparer(self.replay.recording)
         return None, "no recipe known: start with --recipe PATH to compare base and head"

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Protocol
 
 from ccci_tui.domain.compare import Comparison, compare_policies
-from ccci_tui.domain.compose import ComposePolicy, load_policy
+from ccci_tui.domain.compose import ComposePolicy
 from ccci_tui.domain.compose_syntax import ComposeError
+from ccci_tui.domain.model import ServiceState
 from ccci_tui.domain.replay import Recording
 
 MAIN_COMPOSE = "compose.yml"
@@ -42,19 +43,22 @@ class RecipeComparer:
     """Reads compose files from a recipe checkout at refs (never changes the checkout)."""
 
     def __init__(self, path: Path, stack: str, env: Mapping[str, str] | None = None,
-                 compose_files: Sequence[str] = ()) -> None:
+                 compose_files: Sequence[str] = (), service: ServiceState | None = None,
+                 version: str | None = None) -> None:
         self.path = Path(path)
         self.stack = stack
         self.env = dict(env or {})
         self.compose_files = tuple(compose_files)
+        self.service, self.version = service, version  # what names the base, as for `rerun` and `record`
 
     def choices(self) -> CompareChoices:
-        from ccci_tui.sources.recipe import RecipeError, RecipeSource  # deferred: GitPython
+        from ccci_tui.sources.recipe import RecipeError, RecipeSource  # deferred: git only once compared
+        from ccci_tui.sources.target import default_base
 
         try:
             with RecipeSource(self.path) as src:
                 tags = src.tags()
-                head_sha = src.resolve("HEAD")
+                base = default_base(src, src.resolve("HEAD"), self.stack, self.service, self.version)
         except RecipeError as exc:
             raise CompareError(str(exc)) from exc
         overlays = tuple(sorted(
@@ -63,10 +67,9 @@ class RecipeComparer:
             and p.name not in (MAIN_COMPOSE, "compose.yaml")
         ))
         refs = tuple(t.name for t in tags) + ("HEAD",)
-        older = [t.name for t in tags if t.sha != head_sha]
         chosen = tuple(f for f in self.compose_files if f in overlays)
-        note = "" if tags else "no tags in the recipe: compare HEAD with itself, or tag a release"
-        return CompareChoices(refs, overlays, older[0] if older else "HEAD", "HEAD", chosen, note)
+        note = "" if base else "no release tag before HEAD: compare HEAD with itself, or tag a release"
+        return CompareChoices(refs, overlays, base or "HEAD", "HEAD", chosen, note)
 
     def compare(self, base: str, head: str, overlays: Sequence[str]) -> Comparison:
         from ccci_tui.sources.recipe import RecipeError, RecipeSource
@@ -77,8 +80,7 @@ class RecipeComparer:
         try:
             with RecipeSource(self.path) as src:
                 for ref in (base, head):
-                    sha = src.resolve(ref)
-                    sides.append(load_policy([(f"{name}@{ref}", src.file_at(sha, name)) for name in chain], env))
+                    sides.append(src.policy_at(ref, chain, env)[1])
         except (RecipeError, ComposeError) as exc:
             raise CompareError(str(exc)) from exc
         return compare_policies(sides[0], sides[1])

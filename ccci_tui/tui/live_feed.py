@@ -99,6 +99,11 @@ class LiveFeed:
         self._reset()
 
     @property
+    def latest(self) -> Observation | None:
+        """The newest read of the watched service."""
+        return self._fold.latest
+
+    @property
     def label(self) -> str:
         return str(getattr(self.source, "label", "docker"))
 
@@ -340,7 +345,8 @@ class LiveFeed:
         tap = self.tap
         if tap is None or tap.begun or target is None:
             return None
-        return tap.prepare(target, self.label)
+        latest = self._fold.latest  # what the stack runs now names the base, as for `record`
+        return tap.prepare(target, self.label, latest.service if latest is not None else None)
 
     def _set_recipe(self, state: RecipeState | None) -> bool:
         """Keep `state` as the recording holds it (under the lock); False when nothing changed."""

@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ccci_tui.domain.model import Event, Observation, RecipeState
-from ccci_tui.domain.replay import Header
+from ccci_tui.domain.model import Event, Observation, RecipeState, ServiceState
+from ccci_tui.domain.replay import Header, RecordedPolicy
 from ccci_tui.domain.verdict import Verdict
 from ccci_tui.sources.recording import RecordingError, RecordingWriter, header_for
 
@@ -33,7 +33,7 @@ class Opening:
     """What starts a recording: its header and the compose policies (or why they are missing)."""
 
     header: Header
-    policies: tuple[tuple[str, str, str, Any], ...]
+    policies: tuple[RecordedPolicy, ...]
     problem: str | None = None
 
 
@@ -88,25 +88,25 @@ class FeedRecorder:
     def active(self) -> bool:
         return self.failure is None and self.writer is not None and not self.writer.closed
 
-    def prepare(self, target: Any, source_label: str) -> Opening:
-        """The header and the base and head compose policies for `target` (reads git: call it unlocked)."""
+    def prepare(self, target: Any, source_label: str, service: ServiceState | None = None) -> Opening:
+        """The header and the base and head compose policies for `target`, chosen as `ccci-tui record`
+        chooses them (`service`: what the stack runs now, for the base); reads git: call it unlocked."""
         from ccci_tui.domain.compose_syntax import ComposeError
         from ccci_tui.sources.recipe import RecipeError
-        from ccci_tui.sources.watch import compose_sides, default_base
+        from ccci_tui.sources.target import compose_chain, upgrade_sides
 
         header = header_for(target, source_label, socket.gethostname())
         if target.recipe_path is None or target.recipe is None:
             return Opening(header, ())
-        refs = {"base": default_base(target.recipe), "head": target.expect.head_ref or "HEAD"}
         app_env = target.app_env
-        try:  # as `ccci-tui record` writes them (for `compare --recording`)
-            sides = tuple(compose_sides(
-                target.recipe_path, {s: r for s, r in refs.items() if r}, target.stack,
-                app_env.compose_files if app_env else None, dict(app_env.env) if app_env else None,
-            ))
+        try:
+            sides, note = upgrade_sides(
+                target.recipe_path, target.stack, compose_chain(app_env), dict(app_env.env) if app_env else None,
+                head=target.expect.head_ref, service=service, version=target.expect.intent,
+            )
         except (RecipeError, ComposeError) as exc:
             return Opening(header, (), f"compose policy not recorded: {exc}")
-        return Opening(header, sides)
+        return Opening(header, sides, f"compose policy: {note}" if note else None)
 
     def begin(self, opening: Opening) -> None:
         """Create the file with `opening`'s header and policies; a failure turns the tap off."""
@@ -119,9 +119,9 @@ class FeedRecorder:
             return
         if opening.problem:
             self.note(opening.problem)
-        for side, ref, sha, policy in opening.policies:
+        for side in opening.policies:
             try:
-                writer.policy(side, ref, sha, policy)
+                writer.policy(side.side, side.ref, side.commit, side.policy)
             except RecordingError as exc:
                 self.failure = str(exc)
                 return

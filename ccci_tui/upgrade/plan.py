@@ -15,13 +15,13 @@ from pathlib import Path
 
 from ccci_tui.config import Config
 from ccci_tui.domain.compare import service_risks
-from ccci_tui.domain.compose import load_policy
 from ccci_tui.domain.compose_syntax import ComposeError
 from ccci_tui.domain.redact import redact_text
-from ccci_tui.domain.stamp import make_stamp, parse_stamp, stamp_key
+from ccci_tui.domain.stamp import make_stamp
 from ccci_tui.sources.abra import AbraError, AppEnv, read_app_env
 from ccci_tui.sources.recipe import RecipeError, RecipeSource
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.target import app_env_for, app_env_recipe, compose_chain, default_base
 from ccci_tui.upgrade.stack import stamp_overlay
 
 ORDERS = ("stop-first", "start-first")
@@ -94,16 +94,14 @@ class UpgradePlan:
 
 def locate(stack: str, recipe: str | None, use_app_env: bool = True) -> tuple[AppEnv | None, str]:
     """The app env abra keeps for `stack` (unless told not to look) and the recipe to re-run from."""
-    from ccci_tui.sources.abra import abra_dir, find_app_env, recipe_dir
-
     app_env = None
     if use_app_env:
         try:
-            app_env = find_app_env(stack, abra_dir(os.environ))
+            app_env = app_env_for(stack)
         except AbraError as exc:
             raise PlanError(str(exc)) from exc
-    if recipe is None and app_env is not None and app_env.recipe:
-        recipe = str(recipe_dir(app_env.recipe, abra_dir(os.environ)))
+    if recipe is None and (guess := app_env_recipe(app_env)) is not None:
+        recipe = str(guess)
     if recipe is None:
         raise PlanError("no recipe to re-run from: pass --recipe PATH (no app env names one)")
     return app_env, recipe
@@ -111,31 +109,15 @@ def locate(stack: str, recipe: str | None, use_app_env: bool = True) -> tuple[Ap
 
 def _base_default(recipe: RecipeSource, source: SwarmSource, stack: str, service: str,
                   app_env: AppEnv | None, head_sha: str) -> str:
-    """The tag the base stamp or the app env version names, else the newest tag before head."""
+    """The base by the one rule (sources.target.default_base), from what the service shows now."""
     try:
         svc = source.observe(stack, service).service
     except SwarmError:
         svc = None
-    stamps = []
-    if svc is not None:
-        stamps.append(parse_stamp(svc.spec.label(stamp_key(stack))))
-        if svc.previous_spec is not None:
-            stamps.append(parse_stamp(svc.previous_spec.label(stamp_key(stack))))
-    for stamp in stamps:
-        if stamp.ok and stamp.sha and not stamp.matches(head_sha):
-            try:
-                tags = recipe.tags_at(stamp.sha)
-            except RecipeError:
-                tags = ()  # a commit this checkout does not have: fall back below
-            if tags:
-                return tags[0]
-    version = app_env.version if app_env is not None else None
-    if version and recipe.has_ref(version) and recipe.resolve(version) != head_sha:
-        return version
-    for tag in recipe.tags():  # newest version first
-        if tag.sha != head_sha and recipe.is_ancestor(tag.sha, head_sha):
-            return tag.name
-    raise PlanError(f"no base: no tag before {head_sha[:8]} in {recipe.path}; pass --base REF")
+    base = default_base(recipe, head_sha, stack, svc, app_env.version if app_env is not None else None)
+    if base is None:
+        raise PlanError(f"no base: no tag before {head_sha[:8]} in {recipe.path}; pass --base REF")
+    return base
 
 
 def make_plan(
@@ -191,18 +173,17 @@ def make_plan(
         head_sha = recipe.resolve(head_ref)
         base_ref = None if head_only else (base or _base_default(recipe, source, stack, service, app_env, head_sha))
         base_sha = recipe.resolve(base_ref) if base_ref else None
-        chain = app_env.compose_files if app_env is not None else ("compose.yml",)
+        chain = compose_chain(app_env)
         env = {**(dict(app_env.env) if app_env else {}), "STACK_NAME": stack}
         overlay = {side: stamp_overlay(stack, make_stamp(sha, False), service=service, order=order)
                    for side, sha in (("base", base_sha), ("head", head_sha)) if sha}
         policies = {}
-        for side, sha in (("base", base_sha), ("head", head_sha)):
-            if sha is None:
+        for side, ref in (("base", base_ref), ("head", head_ref)):
+            if ref is None:
                 continue
-            files = [(f"{name}@{sha[:8]}", recipe.file_at(sha, name)) for name in chain]
             # abra takes no overlay: its deploy runs the recipe's own update order
             extra = [("rerun overlay", overlay[side])] if backend == "stack" else []
-            policies[side] = load_policy([*files, *extra], env)
+            policies[side] = recipe.policy_at(ref, chain, env, extra)[1]
     except (RecipeError, ComposeError) as exc:
         raise PlanError(str(exc)) from exc
     head_policy = policies["head"].services.get(service)

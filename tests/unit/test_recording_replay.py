@@ -17,7 +17,8 @@ from ccci_tui.domain.verdict import Expectation
 from ccci_tui.sources.recording import RecordingWriter, new_header, read_recording
 from ccci_tui.sources.replay_source import ReplaySource, diagnose_recording
 from ccci_tui.sources.swarm import SwarmError
-from ccci_tui.sources.watch import ServiceWatch, compose_sides
+from ccci_tui.sources.target import upgrade_sides
+from ccci_tui.sources.watch import ServiceWatch
 from tests.support.recipes import BASE_TAG, build_recipe
 from tests.support.reference import BASE_SHA, HEAD_SHA, merged
 
@@ -192,8 +193,9 @@ def test_compare_recording_prints_the_recorded_policies_like_live_compare(tmp_pa
     recipe = build_recipe(tmp_path, head_script="oom", memory="32M")
     path = tmp_path / "p.jsonl.gz"
     with RecordingWriter(path, new_header("lab_stack")) as w:
-        for side, ref, sha, policy in compose_sides(recipe.path, {"base": BASE_TAG, "head": "HEAD"}, "lab_stack"):
-            w.policy(side, ref, sha, policy)
+        sides, _ = upgrade_sides(recipe.path, "lab_stack", ("compose.yml",), base=BASE_TAG)
+        for side in sides:
+            w.policy(side.side, side.ref, side.commit, side.policy)
     assert main(["compare", "--recording", str(path), "--format", "json"]) == 0
     replayed = capsys.readouterr().out
     assert main(["compare", "--recipe", str(recipe.path), BASE_TAG, "HEAD", "--stack", "lab_stack",
