@@ -24,7 +24,8 @@ RECIPE = "recipe"
 POLICY = "policy"
 VERDICT = "verdict"
 NOTE = "note"
-RECORD_KINDS = (OBSERVATION, EVENT, RECIPE, POLICY, VERDICT, NOTE)
+STEP = "step"
+RECORD_KINDS = (OBSERVATION, EVENT, RECIPE, POLICY, VERDICT, NOTE, STEP)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,14 @@ class Header:
     marker_index: int | None = None
     marker_started_at: datetime | None = None
     marker_state: str | None = None
+
+
+@dataclass(frozen=True)
+class RerunStep:
+    """A step record: what a TUI re-run did (`3. deploy head 7ae7b0f7 ✓`), and whether it failed."""
+
+    text: str
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ def marker_fields(expect: Expectation) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Record:
-    """One record: `value` is an Observation, Event, RecipeState, Verdict, RecordedPolicy or a note string."""
+    """One record: `value` is an Observation, Event, RecipeState, Verdict, RecordedPolicy, RerunStep or a note."""
 
     at: datetime
     kind: str

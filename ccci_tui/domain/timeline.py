@@ -25,6 +25,9 @@ from ccci_tui.domain.timeline_entries import (
     EVENT,
     GONE,
     SPEC,
+    SPEC_FIRST,
+    SPEC_ROLLBACK,
+    SPEC_WRITE,
     STATUS,
     TASK,
     Entry,
@@ -40,7 +43,8 @@ from ccci_tui.domain.timeline_entries import (
 )
 
 __all__ = [
-    "ERROR", "EVENT", "GONE", "SPEC", "STATUS", "TASK", "Entry", "Timeline", "TimelineBuilder", "build_timeline",
+    "ERROR", "EVENT", "GONE", "SPEC", "SPEC_FIRST", "SPEC_ROLLBACK", "SPEC_WRITE", "STATUS", "TASK", "Entry",
+    "Timeline", "TimelineBuilder", "build_timeline",
 ]
 
 # UpdateStatus de-duplication: one entry per (state, write). A service event pins its write
@@ -225,7 +229,7 @@ class TimelineBuilder:
             statuses += [e] if e else []
         if prev is None:
             text = f"spec first seen: index {svc.index}, {spec_brief(svc.spec)}"
-            return [Entry(svc.updated_at or obs.at, SPEC, text)] + statuses, []
+            return [Entry(svc.updated_at or obs.at, SPEC, text, state=SPEC_FIRST)] + statuses, []
         if svc.index == prev.index:
             return statuses, []
         changed = not same_spec(prev.spec, svc.spec)
@@ -238,10 +242,10 @@ class TimelineBuilder:
                 text = f"spec rolled back: {what}; PreviousSpec cleared"
             else:
                 text = f"spec rolled back (manual): {what}; Spec and PreviousSpec swapped"
-            return statuses + [Entry(at, SPEC, text)], []
+            return statuses + [Entry(at, SPEC, text, state=SPEC_ROLLBACK)], []
         if changed or prev_changed or fresh or (view[0] == "" and before != view):
             at = st.started_at if fresh and st is not None and st.started_at else hi
-            return [Entry(at, SPEC, f"spec write: {what}")] + statuses, []
+            return [Entry(at, SPEC, f"spec write: {what}", state=SPEC_WRITE)] + statuses, []
         return statuses, []
 
     def _task_entries(self, obs: Observation) -> tuple[list[Entry], list[Entry]]:

@@ -22,6 +22,8 @@ _CONTAINERS_KEPT = 256
 
 STATUS = "status"
 SPEC = "spec"
+# a spec entry's `state`: what the write was (a deploy, a rollback, or the first sight of the service)
+SPEC_FIRST, SPEC_WRITE, SPEC_ROLLBACK = "first seen", "write", "rolled back"
 TASK = "task"
 EVENT = "event"
 GONE = "gone"

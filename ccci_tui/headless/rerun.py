@@ -10,7 +10,8 @@ from ccci_tui.headless.render import emit
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import UsageError
 from ccci_tui.upgrade.plan import PlanError, UpgradePlan, locate, make_plan
-from ccci_tui.upgrade.run import RerunError, StepReport, execute
+from ccci_tui.upgrade.progress import DONE, FAILED, INTERRUPTED, START, StepReport
+from ccci_tui.upgrade.run import RerunError, execute
 
 
 def _confirm(plan: UpgradePlan) -> bool:
@@ -22,8 +23,8 @@ def _confirm(plan: UpgradePlan) -> bool:
 
 
 def _progress(r: StepReport) -> None:
-    mark = {"start": "…", "done": "✓", "failed": "✗"}.get(r.status, "·")
-    tail = f": {r.detail}" if r.detail and r.status != "start" else ""
+    mark = {START: "…", DONE: "✓", FAILED: "✗", INTERRUPTED: "✗"}.get(r.status, "·")
+    tail = f": {r.detail}" if r.detail and r.status != START else ""
     print(f"  {mark} {r.index}. {r.step.text}{tail}", file=sys.stderr)
 
 

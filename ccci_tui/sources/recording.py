@@ -26,9 +26,11 @@ from ccci_tui.domain.replay import (
     OBSERVATION,
     POLICY,
     RECIPE,
+    STEP,
     VERDICT,
     Header,
     RecordedPolicy,
+    RerunStep,
     marker_fields,
 )
 from ccci_tui.domain.verdict import Expectation, Verdict
@@ -207,6 +209,11 @@ class RecordingWriter:
         """Write a note (what the operator or a script did, a source error)."""
         value: str = redact_tree(str(text))
         return self._simple(NOTE, at, value, "", lambda: value)  # type: ignore[no-any-return]
+
+    def step(self, step: RerunStep, at: datetime | None = None) -> RerunStep:
+        """Write a step of a TUI re-run."""
+        tree = redact_tree(codec.encode(step))
+        return self._simple(STEP, at, tree, "", lambda: codec.decode(RerunStep, tree))  # type: ignore[no-any-return]
 
     def _simple(self, kind: str, at: datetime | None, value: Any, service: str, decoded: Any) -> Any:
         when = codec.decode_time(codec.encode_time(at or datetime.now(UTC)))

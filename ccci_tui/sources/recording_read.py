@@ -12,7 +12,19 @@ from typing import IO, Any
 from ccci_tui.domain import codec
 from ccci_tui.domain.codec import CodecError, Tree
 from ccci_tui.domain.model import RecipeState
-from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, POLICY, RECIPE, VERDICT, Header, Record, Recording
+from ccci_tui.domain.replay import (
+    EVENT,
+    NOTE,
+    OBSERVATION,
+    POLICY,
+    RECIPE,
+    STEP,
+    VERDICT,
+    Header,
+    Record,
+    Recording,
+    RerunStep,
+)
 from ccci_tui.domain.verdict import Verdict
 from ccci_tui.sources.recording_track import FORMAT, VERSION, RecordingError, Track, policy_value
 
@@ -149,6 +161,8 @@ class _Reader:
             if not isinstance(doc.get("v"), str):
                 raise CodecError("a note's value must be text")
             return doc["v"]
+        if kind == STEP:
+            return codec.decode(RerunStep, doc["v"])
         raise CodecError(f"unknown record kind {kind!r}")
 
 

@@ -11,7 +11,7 @@ from ccci_tui.domain.model import RecipeState, SpecSummary, UpdatePolicy
 from ccci_tui.domain.redact import redact_text
 from ccci_tui.domain.stamp import parse_stamp
 from ccci_tui.domain.text import printable
-from ccci_tui.domain.timeline import SPEC, Entry
+from ccci_tui.domain.timeline import SPEC, SPEC_WRITE, Entry
 
 SEVERITY_GLYPH = {"ok": "✔", "info": "…", "error": "✖"}
 BAR_WIDTH = 8
@@ -45,18 +45,23 @@ def rel_time(at: datetime, anchor: datetime | None) -> str:
     return f"{sign}{int(secs // 3600)}h{int(secs % 3600 // 60):02d}m"
 
 
+def is_deploy(e: Entry) -> bool:
+    """A spec write: what times on the timeline count from."""
+    return e.kind == SPEC and e.state == SPEC_WRITE
+
+
 def deploy_anchors(entries: Sequence[Entry]) -> list[datetime | None]:
     """For each entry, the time of the deploy it follows: the latest spec write at or before it.
 
     Entries before the first deploy count from that first deploy (negative times), and a timeline
     without any deploy counts from its first entry.
     """
-    writes = [e.at for e in entries if e.kind == SPEC and e.text.startswith("spec write")]
+    writes = [e.at for e in entries if is_deploy(e)]
     first = writes[0] if writes else (entries[0].at if entries else None)
     out: list[datetime | None] = []
     current = first
     for e in entries:
-        if e.kind == SPEC and e.text.startswith("spec write"):
+        if is_deploy(e):
             current = e.at
         out.append(current)
     return out

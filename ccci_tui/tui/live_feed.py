@@ -13,6 +13,7 @@ from typing import Any
 
 from ccci_tui.domain.fold import Fold, expected_head, verdict_for
 from ccci_tui.domain.model import ACTIVE_STATES, Event, Observation, RecipeState
+from ccci_tui.domain.replay import RerunStep
 from ccci_tui.domain.timeline import SPEC, Entry
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.live import LiveWatch
@@ -255,7 +256,7 @@ class LiveFeed:
             at = self.clock()
             self._notes.append(Entry(at, RERUN, text, state="failed" if failed else None))
             if self.tap is not None:
-                self.tap.note(f"rerun: {text}", at)
+                self.tap.step(RerunStep(text, failed), at)
             view = self._view()
         self.publish(view)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ccci_tui.domain.model import Event, Observation, RecipeState, ServiceState
-from ccci_tui.domain.replay import Header, RecordedPolicy
+from ccci_tui.domain.replay import Header, RecordedPolicy, RerunStep
 from ccci_tui.domain.verdict import Verdict
 from ccci_tui.sources.recording import RecordingError, RecordingWriter, header_for
 
@@ -156,6 +156,9 @@ class FeedRecorder:
             writer.verdict(verdict, at)
 
         self._write(write, None)
+
+    def step(self, step: RerunStep, at: datetime | None = None) -> None:
+        self._write(lambda w: w.step(step, at), None)
 
     def note(self, text: str, at: datetime | None = None) -> None:
         self._write(lambda w: w.note(text, at), None)

@@ -17,7 +17,7 @@ from ccci_tui.domain.model import (
     Event,
     RecipeState,
 )
-from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, RECIPE, Record, Recording, expectation
+from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, RECIPE, STEP, Record, Recording, RerunStep, expectation
 from ccci_tui.domain.text import printable
 from ccci_tui.domain.timeline import STATUS, Entry
 from ccci_tui.domain.verdict import Expectation
@@ -39,14 +39,10 @@ def entry_key(e: Entry) -> EntryKey:
 
 
 def note_entry(rec: Record) -> Entry:
-    """A recorded note as a timeline entry: a TUI re-run's step (`rerun: ...`) as the live view showed
-    it, anything else (--note, start and stop, source errors) as a note."""
-    text = printable(str(rec.value))
-    if text.startswith("rerun: "):
-        step = text.removeprefix("rerun: ")
-        failed = step.startswith(("failed:", "interrupted")) or step.endswith("✗") or " ✗ " in step
-        return Entry(rec.at, RERUN, step, state="failed" if failed else None)
-    return Entry(rec.at, NOTE_ENTRY, text)
+    """A recorded note or re-run step as a timeline entry, as the live view showed it."""
+    if isinstance(rec.value, RerunStep):
+        return Entry(rec.at, RERUN, printable(rec.value.text), state="failed" if rec.value.failed else None)
+    return Entry(rec.at, NOTE_ENTRY, printable(str(rec.value)))
 
 
 class _Cursor:
@@ -90,7 +86,7 @@ class ReplayFeed:
         for i, rec in enumerate(records):
             for e in first.feed(rec):
                 seen.setdefault(entry_key(e), i)
-            if rec.kind == NOTE:
+            if rec.kind in (NOTE, STEP):
                 notes.append(note_entry(rec))
                 seen.setdefault(entry_key(notes[-1]), i)
         snapshot = first.fold.timeline()

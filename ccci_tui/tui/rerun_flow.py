@@ -19,6 +19,7 @@ from textual.worker import get_current_worker
 
 from ccci_tui.tui.rerunner import RerunCancelled, Rerunner
 from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
+from ccci_tui.upgrade.progress import DONE, INTERRUPTED, START
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ccci_tui.domain.verdict import Verdict
     from ccci_tui.tui.live_feed import LiveFeed
     from ccci_tui.upgrade.plan import UpgradePlan
-    from ccci_tui.upgrade.run import StepReport
+    from ccci_tui.upgrade.progress import StepReport
 
 # key, order: each order has its own key, so what runs is never a radio button away from what was meant
 ORDER_KEYS = (("S", "stop-first"), ("T", "start-first"))
@@ -69,12 +70,12 @@ class RerunEnded(Message):
 
 def step_line(report: StepReport) -> str:
     """A step as one timeline entry: `3. deploy head 7ae7b0f7 ✓`."""
-    if report.index == 0:
+    if report.status == INTERRUPTED:
         return f"interrupted ({report.detail})"
-    line = f"{report.index}. {report.step.text} {'✓' if report.status == 'done' else '✗'}"
-    if report.status == "done" and report.step.kind in _WATCHING and report.detail:
+    line = f"{report.index}. {report.step.text} {'✓' if report.status == DONE else '✗'}"
+    if report.status == DONE and report.step.kind in _WATCHING and report.detail:
         line += f" {report.detail.split(':', 1)[0]}"
-    elif report.status != "done" and report.detail:
+    elif report.status != DONE and report.detail:
         line += f" {report.detail[:300]}"
     return line
 
@@ -232,8 +233,8 @@ class RerunFlow(_AppBase):
 
     def on_rerun_stepped(self, message: RerunStepped) -> None:
         report, plan = message.report, message.plan
-        if report.status != "start" and self.live is not None:
-            self.live.rerun_note(plan.stack, plan.service, step_line(report), failed=report.status != "done")
+        if report.status != START and self.live is not None:
+            self.live.rerun_note(plan.stack, plan.service, step_line(report), failed=report.status != DONE)
 
     def on_rerun_ended(self, message: RerunEnded) -> None:
         plan, verdict = message.plan, message.verdict

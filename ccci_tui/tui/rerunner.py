@@ -16,7 +16,7 @@ from ccci_tui.upgrade.run import RerunCancelled
 
 if TYPE_CHECKING:
     from ccci_tui.upgrade.plan import UpgradePlan
-    from ccci_tui.upgrade.run import StepReport
+    from ccci_tui.upgrade.progress import StepReport
 
 OnStep = Callable[["StepReport"], None]
 OnObservation = Callable[[Observation, Verdict], None]

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.model import Event, Observation
@@ -17,6 +16,7 @@ from ccci_tui.sources.swarm import SwarmError, SwarmSource
 from ccci_tui.sources.target import Target
 from ccci_tui.sources.watch import WatchCancelled, WatchTimeout, watch_until_terminal
 from ccci_tui.upgrade.plan import CLEANUP, DEPLOY, GIT, WAIT, WATCH, WRITE, Step, UpgradePlan
+from ccci_tui.upgrade.progress import DONE, FAILED, INTERRUPTED, START, StepReport
 
 COMMAND_TIMEOUT = 180.0
 _SETTLED = frozenset({v.CONVERGED, v.NO_ROLLING_UPDATE})
@@ -28,16 +28,6 @@ class RerunError(RuntimeError):
 
 class RerunCancelled(RerunError):
     """The caller set the cancel flag; the run stopped before its next step or inside the watch. Cleanup has run."""
-
-
-@dataclass(frozen=True)
-class StepReport:
-    """Progress of one step, for a UI or the terminal."""
-
-    index: int
-    step: Step
-    status: str  # start | done | failed
-    detail: str = ""
 
 
 def _before(source: SwarmSource, plan: UpgradePlan) -> Observation:
@@ -84,7 +74,7 @@ def execute(
         for i, step in enumerate(main, 1):
             if cancel is not None and cancel.is_set():
                 raise RerunCancelled(f"cancelled before step {i}: {step.text}")
-            report(StepReport(i, step, "start"))
+            report(StepReport(i, step, START))
             detail = ""
             if step.kind == GIT:
                 detail = _run(step, None)
@@ -111,12 +101,12 @@ def execute(
                     raise RerunCancelled(f"{step.text}: cancelled") from exc
                 detail = f"{verdict.kind}: {verdict.summary}"
                 if step.kind == WAIT and verdict.kind not in _SETTLED:
-                    report(StepReport(i, step, "failed", detail))
+                    report(StepReport(i, step, FAILED, detail))
                     raise RerunError(f"the base did not converge, so the head was not deployed: {verdict.summary}")
-            report(StepReport(i, step, "done", detail))
+            report(StepReport(i, step, DONE, detail))
     except BaseException as exc:
         if on_step is not None and not isinstance(exc, RerunError):
-            report(StepReport(0, Step(CLEANUP, "interrupted"), "failed", type(exc).__name__))
+            report(StepReport(0, Step(CLEANUP, "interrupted"), INTERRUPTED, type(exc).__name__))
         raise
     finally:
         for step in cleanup:

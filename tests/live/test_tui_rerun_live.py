@@ -9,7 +9,7 @@ from textual.widgets import Button, Static
 
 from ccci_tui.config import Config
 from ccci_tui.domain import verdict as v
-from ccci_tui.domain.replay import NOTE, VERDICT
+from ccci_tui.domain.replay import STEP, VERDICT, RerunStep
 from ccci_tui.domain.stamp import stamp_key
 from ccci_tui.sources.recording import read_recording
 from ccci_tui.sources.swarm import SwarmSource
@@ -82,8 +82,8 @@ async def test_stop_first_rerun_from_the_tui_converges_on_the_head(swarm, recipe
     # the operator's checkout was never touched, and no temporary worktree is left behind
     assert recipe.repo.head.commit.hexsha == recipe.head and not recipe.repo.is_dirty(untracked_files=True)
     assert len(recipe.repo.git.worktree("list").splitlines()) == 1
-    # the run landed in the recording: its steps as notes, its verdicts as records
+    # the run landed in the recording: its steps as step records, its verdicts as records
     records = read_recording(recording).records
-    notes = [r.value for r in records if r.kind == NOTE]
-    assert f"rerun: 7. deploy head {recipe.head[:8]} ✓" in notes and "rerun: ended: converged" in notes
+    steps = [r.value for r in records if r.kind == STEP]
+    assert RerunStep(f"7. deploy head {recipe.head[:8]} ✓") in steps and RerunStep("ended: converged") in steps
     assert [r.value.kind for r in records if r.kind == VERDICT][-1] == v.CONVERGED

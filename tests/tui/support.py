@@ -223,7 +223,7 @@ def scripted_execute(script: list[Observation], calls: list[object], head: str):
     from ccci_tui.domain.verdict import Expectation
     from ccci_tui.sources.watch import NOT_YET
     from ccci_tui.upgrade.plan import CLEANUP, WAIT, WATCH
-    from ccci_tui.upgrade.run import StepReport
+    from ccci_tui.upgrade.progress import DONE, START, StepReport
 
     def run(plan, source, timeout=300.0, on_step=None, on_observation=None, on_event=None,  # noqa: ANN001, ANN202
             cancel=None):  # noqa: ANN001
@@ -234,7 +234,7 @@ def scripted_execute(script: list[Observation], calls: list[object], head: str):
                              marker_index=first.service.index, marker_state="")
         verdict = None
         for i, step in enumerate([s for s in plan.steps if s.kind != CLEANUP], 1):
-            on_step(StepReport(i, step, "start"))
+            on_step(StepReport(i, step, START))
             detail = ""
             if step.kind in (WAIT, WATCH) and step.side == "head":
                 builder = TimelineBuilder()
@@ -246,7 +246,7 @@ def scripted_execute(script: list[Observation], calls: list[object], head: str):
                     if verdict.kind not in NOT_YET:
                         break
                 detail = f"{verdict.kind}: {verdict.summary}"
-            on_step(StepReport(i, step, "done", detail))
+            on_step(StepReport(i, step, DONE, detail))
         assert verdict is not None
         return verdict
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.model import ROLE_ATTEMPTED
-from ccci_tui.domain.replay import Record, Recording
+from ccci_tui.domain.replay import NOTE, STEP, Record, Recording, RerunStep
 from ccci_tui.domain.timeline import STATUS
 from ccci_tui.tui.replay_feed import MAX_PLAY_GAP_S, ReplayFeed
 from ccci_tui.tui.view import NOTE_ENTRY, REPLAY, RERUN
@@ -130,8 +130,12 @@ def test_a_tui_reruns_steps_replay_as_rerun_entries(run_c: Recording) -> None:
     at = run_c.records[-1].at
     steps = ["started: stop-first, no base (head only), head HEAD (1e7d3b94)", "1. deploy head 1e7d3b94 ✓",
              "2. watch until a verdict ✗ the daemon went away", "failed: watch: gave up", "ended: converged"]
-    texts = [*(f"rerun: {s}" for s in steps), "recording stopped: the TUI quit"]
-    extra = tuple(Record(at + timedelta(seconds=n + 1), "note", text, line=10_000 + n) for n, text in enumerate(texts))
+    failed = [False, False, True, True, False]
+    stop = "recording stopped: the TUI quit"
+    values: list[object] = [*(RerunStep(s, f) for s, f in zip(steps, failed, strict=True)), stop]
+    texts = [*steps, stop]
+    extra = tuple(Record(at + timedelta(seconds=n + 1), STEP if isinstance(value, RerunStep) else NOTE, value,
+                         line=10_000 + n) for n, value in enumerate(values))
     feed = ReplayFeed(Recording(run_c.header, run_c.records + extra), "rerun")
     tail = feed.timeline.entries[-len(extra):]
     assert [(e.kind, e.text, e.state) for e in tail] == [

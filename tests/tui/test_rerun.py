@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Static
 
 from ccci_tui.config import Config
 from ccci_tui.domain import verdict as v
-from ccci_tui.domain.replay import NOTE, VERDICT
+from ccci_tui.domain.replay import NOTE, STEP, VERDICT, RerunStep
 from ccci_tui.sources.recording import RecordingWriter, new_header, read_recording
 from ccci_tui.tui.app import create_app
 from ccci_tui.tui.recording_tap import FeedRecorder
@@ -216,8 +216,9 @@ async def test_the_run_streams_into_the_timeline_banner_and_recording(clock, tmp
         assert "Re-run with stop-first finished" in shown.titles
     recording = read_recording(path)
     notes = [r.value for r in recording.records if r.kind == NOTE]
-    assert f"rerun: {head_deploy}. deploy head {plan.head_sha[:8]} ✓" in notes
-    assert "rerun: ended: swarm-rollback" in notes
+    steps = [r.value for r in recording.records if r.kind == STEP]
+    assert RerunStep(f"{head_deploy}. deploy head {plan.head_sha[:8]} ✓") in steps
+    assert steps[-1] == RerunStep("ended: swarm-rollback", failed=True)
     assert notes[-1] == "recording stopped: the TUI quit"
     verdicts = [r.value.kind for r in recording.records if r.kind == VERDICT]
     assert verdicts[-1] == v.SWARM_ROLLBACK and v.IN_PROGRESS in verdicts

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ccci_tui.tui.format import abs_time, rel_time
+from ccci_tui.tui.format import abs_time, is_deploy, rel_time
 from ccci_tui.tui.view import View
 
 
@@ -30,7 +30,7 @@ class ReplayBar(Horizontal):
         if entry is not None and view.cursor is not None:
             where.append(f"{abs_time(entry.at)} UTC", style="bold")
             anchor = next((e.at for e in reversed(view.timeline.entries[: view.cursor + 1])
-                           if e.kind == "spec" and e.text.startswith("spec write")), None)
+                           if is_deploy(e)), None)
             if anchor is not None:
                 where.append(f" ({rel_time(entry.at, anchor)})")
             where.append(f"  entry {view.cursor + 1}/{len(view.timeline.entries)}")
