@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,18 @@ ROLLBACK_PAUSED = "rollback_paused"
 ROLLBACK_COMPLETED = "rollback_completed"
 UPDATE_STATES = (UPDATING, PAUSED, COMPLETED, ROLLBACK_STARTED, ROLLBACK_PAUSED, ROLLBACK_COMPLETED)
 ACTIVE_STATES = frozenset({UPDATING, ROLLBACK_STARTED})  # Swarm is still at work: the clock matters
+
+
+def stack_badge(states: Iterable[str | None]) -> str:
+    """A stack's badge in the picker from its services' UpdateStatus states: paused, rollback, updating or ok."""
+    found = set(states)
+    if found & {PAUSED, ROLLBACK_PAUSED}:
+        return "paused"
+    if found & {ROLLBACK_STARTED, ROLLBACK_COMPLETED}:
+        return "rollback"
+    if UPDATING in found:
+        return "updating"
+    return "ok"
 
 # Task states in lifecycle order (swarmkit api.TaskState); terminal ones end a task.
 TASK_STATES = (

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ccci_tui.domain.fold import Fold, verdict_for
-from ccci_tui.domain.model import Event, Observation, RecipeState, ServiceState
+from ccci_tui.domain.model import Event, Observation, RecipeState, ServiceState, stack_badge
 from ccci_tui.domain.replay import EVENT, OBSERVATION, POLICY, RECIPE, Record, RecordedPolicy, Recording, expectation
 from ccci_tui.domain.timeline import Timeline
 from ccci_tui.domain.verdict import Expectation, Verdict
@@ -150,10 +150,7 @@ class ReplaySource:
         """The one recorded stack, with its services and badge at the cursor."""
         svcs = self.services(self.header.stack)
         names = tuple(s.name for s in svcs) or tuple(f"{self.header.stack}_{n}" for n in self.recording.services())
-        states = {s.update_status.state for s in svcs if s.update_status is not None}
-        badge = ("paused" if states & {"paused", "rollback_paused"} else
-                 "rollback" if states & {"rollback_started", "rollback_completed"} else
-                 "updating" if "updating" in states else "ok")
+        badge = stack_badge(s.update_status.state for s in svcs if s.update_status is not None)
         return (StackSummary(name=self.header.stack, services=names, badge=badge),)
 
     def _check_stack(self, stack: str) -> None:

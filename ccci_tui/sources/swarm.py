@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ccci_tui.domain.model import Event, Observation, ServiceState, TaskState
+from ccci_tui.domain.model import Event, Observation, ServiceState, TaskState, stack_badge
 from ccci_tui.sources import convert, engine_api
 
 DEFAULT_TIMEOUT = 10.0
@@ -66,17 +66,6 @@ def resolve_endpoint(env: Mapping[str, str] | None = None) -> tuple[str, str]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SwarmError(f"docker context {name!r} is unusable ({meta}): {exc}") from exc
     return str(host), f"context {name} ({host})"
-
-
-def _badge(states: Iterable[str | None]) -> str:
-    found = set(states)
-    if found & {"paused", "rollback_paused"}:
-        return "paused"
-    if found & {"rollback_started", "rollback_completed"}:
-        return "rollback"
-    if "updating" in found:
-        return "updating"
-    return "ok"
 
 
 class SwarmSource:
@@ -177,7 +166,7 @@ class SwarmSource:
             StackSummary(
                 name=name,
                 services=tuple(sorted(s["Spec"]["Name"] for s in svcs)),
-                badge=_badge((s.get("UpdateStatus") or {}).get("State") for s in svcs),
+                badge=stack_badge((s.get("UpdateStatus") or {}).get("State") for s in svcs),
             )
             for name, svcs in sorted(by_stack.items())
         )

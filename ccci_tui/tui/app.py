@@ -17,7 +17,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
+from ccci_tui.domain.model import stack_badge
 from ccci_tui.domain.replay import Recording
+from ccci_tui.sources.swarm import StackSummary
 from ccci_tui.tui.compare_source import Comparer, RecipeComparer, recorded_comparer
 from ccci_tui.tui.live_feed import LiveFeed, Resolver, list_stacks
 from ccci_tui.tui.recording_tap import FeedRecorder
@@ -256,7 +258,7 @@ class CcciApp(RerunFlow, App[int]):
 
     def action_pick(self) -> None:
         if self.replay is not None:
-            stacks = [_ReplayStack(self.main.view)] if self.main.view is not None else []
+            stacks = [_replay_stack(self.main.view)] if self.main.view is not None else []
             self.push_screen(PickerScreen(stacks), self._picked_replay)
             return
         if self.source is None:
@@ -359,16 +361,10 @@ class CcciApp(RerunFlow, App[int]):
             yield SystemCommand(title, help_text, callback)
 
 
-class _ReplayStack:
-    """The one stack a recording holds, shaped like the swarm source's StackSummary."""
-
-    def __init__(self, view: View | None) -> None:
-        st = view.observation.service.update_status if view and view.observation and view.observation.service else None
-        self.name = view.stack if view else "?"
-        self.services = (f"{self.name}_{view.service}",) if view else ()
-        state = st.state if st is not None else ""
-        self.badge = ("paused" if "paused" in state else "rollback" if state.startswith("rollback")
-                      else "updating" if state == "updating" else "ok")
+def _replay_stack(view: View) -> StackSummary:
+    """The one stack a recording holds, as the swarm source lists stacks."""
+    st = view.observation.service.update_status if view.observation and view.observation.service else None
+    return StackSummary(view.stack, (f"{view.stack}_{view.service}",), stack_badge([st.state] if st else []))
 
 
 def create_app(
