@@ -29,6 +29,7 @@ from tests.support.lab import (
 )
 from tests.support.lab import lab_problem as _lab_problem
 from tests.support.recipes import Recipe, build_recipe
+from tests.support.replays import replay_problems
 from tests.support.sweep import sweep
 
 REFERENCE = Path(__file__).parent / "fixtures" / "swarm-lab"
@@ -126,6 +127,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.write_line(f"lab sweep ({SESSION_PREFIX}*): removed {len(result.found)} leftovers")
     if result.left:
         reporter.write_line(f"lab sweep ({SESSION_PREFIX}*): still there: {', '.join(result.left)}", yellow=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_recording_replays(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """When this process's tests are done, every recording they made (CLI, TUI, `wait --record`) is
+    replayed: it must give, record for record, the verdicts its recorder wrote (one pipeline)."""
+    yield
+    checked, problems = replay_problems(tmp_path_factory.getbasetemp())
+    assert not problems, f"{len(problems)} of {checked} recordings replay to other verdicts:\n" + "\n".join(problems)
 
 
 @pytest.fixture

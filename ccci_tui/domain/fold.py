@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import Event, Observation, RecipeState
+from ccci_tui.domain.replay import EVENT, OBSERVATION, RECIPE, VERDICT, Record, Recording, expectation
 from ccci_tui.domain.timeline import Entry, Timeline, TimelineBuilder
 from ccci_tui.domain.verdict import Expectation, Verdict
 
@@ -65,3 +66,45 @@ class Fold:
                 problem: str | None = None) -> Verdict | None:
         """The verdict for the latest read (`verdict_for`)."""
         return verdict_for(self.latest, recipe, expect, self.timeline(), reading, problem)
+
+
+class RecordFold:
+    """A recording's records fed in file order into the one fold: what the recorder had folded live at
+    each point, with the recipe it had read last. Replays (the TUI's, `diagnose --recording`) step it."""
+
+    def __init__(self, service: str, header_service: str | None = None) -> None:
+        self.fold = Fold()
+        self.pos = 0
+        self.service = service  # observations of the stack's other services are passed over
+        self.header_service = header_service or service  # what a record without a service is about
+        self.recipe: RecipeState | None = None
+
+    def feed(self, rec: Record) -> list[Entry]:
+        """Take the next record in; returns the timeline entries it added."""
+        self.pos += 1
+        if rec.kind == OBSERVATION:
+            if (rec.service or self.header_service) != self.service:
+                return []  # a stack-wide recording also holds the stack's other services
+            return self.fold.observation(rec.value)
+        if rec.kind == EVENT and isinstance(rec.value, Event):
+            return self.fold.event(rec.value)
+        if rec.kind == RECIPE:
+            self.recipe = rec.value
+        return []
+
+
+def replayed_verdicts(recording: Recording) -> list[tuple[Record, Verdict | None]]:
+    """Each verdict record of the header's service beside the verdict the same fold gives at that point.
+
+    The recorder writes a verdict right after the read, event or recipe that changed it, so a replay
+    that folds the file in order must give, record for record, what was written.
+    """
+    fold = RecordFold(recording.header.service)
+    expect = expectation(recording.header)
+    out: list[tuple[Record, Verdict | None]] = []
+    for rec in sorted(recording.records, key=lambda r: r.line):
+        if rec.kind == VERDICT and rec.service in ("", recording.header.service):
+            out.append((rec, fold.fold.verdict(fold.recipe, expect)))
+        else:
+            fold.feed(rec)
+    return out

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ccci_tui.domain.fold import Fold, verdict_for
+from ccci_tui.domain.fold import RecordFold, verdict_for
 from ccci_tui.domain.model import Event, Observation, RecipeState, ServiceState, stack_badge
-from ccci_tui.domain.replay import EVENT, OBSERVATION, POLICY, RECIPE, Record, RecordedPolicy, Recording, expectation
+from ccci_tui.domain.replay import EVENT, POLICY, RECIPE, Record, RecordedPolicy, Recording, expectation
 from ccci_tui.domain.timeline import Timeline
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.recording import RecordingError, read_recording
@@ -39,14 +39,10 @@ def _in_file_order(recording: Recording, at: datetime | None) -> list[Record]:
 
 def fold_timeline(recording: Recording, at: datetime | None = None, service: str | None = None) -> Timeline:
     """The timeline of `service` (default: the header's) up to `at`, folded in the recorder's order."""
-    name = service or recording.header.service
-    fold = Fold()
+    fold = RecordFold(service or recording.header.service, recording.header.service)
     for r in _in_file_order(recording, at):
-        if r.kind == OBSERVATION and (r.service or recording.header.service) == name:
-            fold.observation(r.value)
-        elif r.kind == EVENT:
-            fold.event(r.value)
-    return fold.timeline()
+        fold.feed(r)
+    return fold.fold.timeline()
 
 
 def diagnose_recording(

@@ -286,13 +286,15 @@ class LiveFeed:
         snapshot = self._fold.timeline()
         obs = self._fold.classified()
         reading = self._reading()
-        verdict = self._pinned or verdict_for(obs, self.recipe, self.expect, snapshot, reading, self._problem)
+        own = verdict_for(obs, self.recipe, self.expect, snapshot, reading, self._problem)
+        verdict = self._pinned or own
         shown = snapshot
         if self._notes:  # the re-run's steps among the engine's entries, by time
             shown = replace(snapshot, entries=tuple(heapq.merge(snapshot.entries, self._notes, key=lambda e: e.at)))
         notes = self.notes
         if self.tap is not None:
-            self.tap.verdict(verdict, obs.at if obs is not None else None)
+            # the feed's own verdict, which a replay of the file gives again; a re-run's is in its steps
+            self.tap.verdict(own, obs.at if obs is not None else None)
             if self.tap.failure is not None:
                 notes = (*notes, f"recording stopped: {self.tap.failure}")
         return View(

@@ -8,14 +8,12 @@ from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime
 
-from ccci_tui.domain.fold import Fold, expected_head, verdict_for
+from ccci_tui.domain.fold import RecordFold, expected_head, verdict_for
 from ccci_tui.domain.model import (
     COMPLETED,
     PAUSED,
     ROLLBACK_COMPLETED,
     ROLLBACK_PAUSED,
-    Event,
-    RecipeState,
 )
 from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, RECIPE, STEP, Record, Recording, RerunStep, expectation
 from ccci_tui.domain.text import printable
@@ -45,28 +43,6 @@ def note_entry(rec: Record) -> Entry:
     return Entry(rec.at, NOTE_ENTRY, printable(str(rec.value)))
 
 
-class _Cursor:
-    """The one fold fed with the first `pos` records, plus the recipe they said last."""
-
-    def __init__(self, service: str) -> None:
-        self.fold = Fold()
-        self.pos = 0
-        self.service = service
-        self.recipe: RecipeState | None = None
-
-    def feed(self, rec: Record) -> list[Entry]:
-        self.pos += 1
-        if rec.kind == OBSERVATION:
-            if rec.service and rec.service != self.service:
-                return []  # a stack-wide recording also holds the stack's other services
-            return self.fold.observation(rec.value)
-        if rec.kind == EVENT and isinstance(rec.value, Event):
-            return self.fold.event(rec.value)
-        if rec.kind == RECIPE:
-            self.recipe = rec.value
-        return []
-
-
 class ReplayFeed:
     """Every pane's state at each timeline entry of a recording; stepping is cheap both ways."""
 
@@ -80,7 +56,7 @@ class ReplayFeed:
         # Fold in file order, as the recorder folded live: the replay then gives its verdicts.
         self.records: list[Record] = sorted(recording.records, key=lambda r: r.line)
         records = self.records
-        first = _Cursor(self.service)
+        first = RecordFold(self.service)
         seen: dict[EntryKey, int] = {}
         notes: list[Entry] = []
         for i, rec in enumerate(records):
@@ -114,8 +90,8 @@ class ReplayFeed:
         self._end = first
         # the recipe as first recorded stands for the moments before any recipe record
         self._first_recipe = next((r.value for r in records if r.kind == RECIPE), None)
-        self._work = _Cursor(self.service)
-        self._checkpoints: dict[int, _Cursor] = {}
+        self._work = RecordFold(self.service)
+        self._checkpoints: dict[int, RecordFold] = {}
         self._views: OrderedDict[int, View] = OrderedDict()
 
     # ---- navigation ---------------------------------------------------------------------
@@ -195,13 +171,13 @@ class ReplayFeed:
             self._views.popitem(last=False)
         return view
 
-    def _state_through(self, index: int) -> _Cursor:
+    def _state_through(self, index: int) -> RecordFold:
         """A cursor that has fed records[0..index]."""
         target = index + 1
         work = self._work
         if work.pos > target:
             below = [p for p in self._checkpoints if p <= target]
-            work = copy.deepcopy(self._checkpoints[max(below)]) if below else _Cursor(self.service)
+            work = copy.deepcopy(self._checkpoints[max(below)]) if below else RecordFold(self.service)
         records = self.records
         while work.pos < target:
             work.feed(records[work.pos])
