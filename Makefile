@@ -35,6 +35,7 @@ screenshots: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ccci_tui tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 lab-up:
 	scripts/swarm-lab up
@@ -43,4 +44,4 @@ lab-down:
 	scripts/swarm-lab down
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .import_linter_cache

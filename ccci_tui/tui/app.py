@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
 from ccci_tui.domain.model import stack_badge
 from ccci_tui.domain.replay import Recording
 from ccci_tui.sources.swarm import StackSummary
+from ccci_tui.tui.commands import APP, COMMANDS, app_bindings, applies, help_rows
 from ccci_tui.tui.compare_source import Comparer, RecipeComparer, recorded_comparer
 from ccci_tui.tui.live_feed import LiveFeed, Resolver, list_stacks
 from ccci_tui.tui.recording_tap import FeedRecorder
@@ -51,14 +51,7 @@ class CcciApp(RerunFlow, App[int]):
     TITLE = "ccci-tui"
     ENABLE_COMMAND_PALETTE = True
     # The main screen shows these in its footer, in its own order; here they serve every screen.
-    BINDINGS = [
-        Binding("q", "quit", "Quit", show=False),
-        Binding("question_mark,f1", "help", "Help", show=False),
-        Binding("s", "pick", "Stacks", show=False),
-        Binding("c", "compare", "Compare", show=False),
-        Binding("e", "export", "Export", show=False),
-        Binding("ctrl+r", "refresh", "Refresh", show=False),
-    ]
+    BINDINGS = app_bindings()
 
     def __init__(
         self,
@@ -102,7 +95,6 @@ class CcciApp(RerunFlow, App[int]):
         self._views_shown = 0
         self._lock = threading.Lock()
         self._mode: str | None = None
-        self.install_rerun_keys()  # bound even when read-only, so the keys explain themselves
 
     def _new_feed(self, stack: str, service: str, tap: FeedRecorder | None = None) -> LiveFeed:
         return LiveFeed(self.source, stack, service, self.publish_view, clock=self.clock, tap=tap,
@@ -238,23 +230,8 @@ class CcciApp(RerunFlow, App[int]):
 
     # ---- actions ------------------------------------------------------------------------
 
-    def _keys(self) -> list[tuple[str, str]]:
-        keys = [("q", "quit"), ("? / F1", "this help"), ("v / Enter on the banner", "the verdict's evidence"),
-                ("s", "pick a stack and service"), ("c", "compare base and head compose policy"),
-                ("e", "export the verdict as Markdown (file + clipboard)"),
-                ("t", "timeline times: relative to the deploy / absolute UTC"),
-                ("1 2 3 4", "recipe, spec, tasks, timeline pane (one at a time under 100 columns)"),
-                ("Enter on a task", "the task in full"), ("ctrl+r", "read again now (live)")]
-        if self.replay is not None:
-            keys += [("n / p", "next / previous timeline entry"), ("space", "play / pause"),
-                     ("x", "speed 1x / 10x"), ("f", "jump to the first failure"),
-                     ("Enter on an entry", "move the cursor there")]
-        keys.append(("S / T", "re-run the upgrade stop-first / start-first: shows the plan, asks for the "
-                     "stack name" if self.write else "re-run stop-first / start-first (refused: start with --write)"))
-        return keys
-
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self._keys()))
+        self.push_screen(HelpScreen(list(help_rows(self.replay is not None, self.write))))
 
     def action_pick(self) -> None:
         if self.replay is not None:
@@ -334,31 +311,11 @@ class CcciApp(RerunFlow, App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        main = self.main
-        ours: list[tuple[str, str, Callable[[], Any]]] = [
-            ("Help", "What each pane shows and every key", self.action_help),
-            ("Evidence", "The verdict's evidence lines and next step", main.action_evidence),
-            ("Pick stack and service", "Every stack with its badge, filtered as you type", self.action_pick),
-            ("Compare base and head", "Effective update policy with risk notes", self.action_compare),
-            ("Export verdict", "Markdown to a file and to the clipboard", self.action_export),
-            ("Toggle absolute times", "Timeline times relative to the deploy or absolute", main.action_toggle_time),
-        ]
-        ours += [(f"Show {title} pane", f"Focus the {title.lower()} pane", partial(main.action_pane, name))
-                 for name, title in (("recipe", "Recipe"), ("spec", "Spec"), ("tasks", "Tasks"),
-                                     ("timeline", "Timeline"))]
-        if self.replay is not None:
-            ours += [
-                ("Next entry", "Replay: move to the next timeline entry", main.action_replay_next),
-                ("Previous entry", "Replay: move to the previous timeline entry", main.action_replay_prev),
-                ("Play or pause", "Replay at the recording's pace", main.action_replay_play),
-                ("Speed 1x/10x", "Replay speed", main.action_replay_speed),
-                ("First failure", "Replay: jump to the first failed task", main.action_replay_failure),
-            ]
-        else:
-            ours.append(("Refresh", "Read the service and the recipe again now", self.action_refresh))
-        ours += self.rerun_commands()
-        for title, help_text, callback in ours:
-            yield SystemCommand(title, help_text, callback)
+        replay = self.replay is not None
+        for c in COMMANDS:
+            if c.title and applies(c, replay, self.write):
+                target = self if c.scope == APP else self.main
+                yield SystemCommand(c.title, c.description, partial(self.run_action, c.action, target))
 
 
 def _replay_stack(view: View) -> StackSummary:

@@ -17,6 +17,7 @@ from textual import work
 from textual.message import Message
 from textual.worker import get_current_worker
 
+from ccci_tui.tui.commands import ORDER_KEYS
 from ccci_tui.tui.rerunner import RerunCancelled, Rerunner
 from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
 from ccci_tui.upgrade.progress import DONE, INTERRUPTED, START
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
     from ccci_tui.upgrade.plan import UpgradePlan
     from ccci_tui.upgrade.progress import StepReport
 
-# key, order: each order has its own key, so what runs is never a radio button away from what was meant
-ORDER_KEYS = (("S", "stop-first"), ("T", "start-first"))
 IDLE, PLANNING, CONFIRMING, RUNNING = "idle", "planning", "confirming", "running"
 REFUSED = "Read-only: re-running the upgrade changes the swarm. Start ccci-tui with --write to allow it."
 _WATCHING = ("wait", "watch")  # upgrade.plan step kinds whose detail is a verdict
@@ -97,16 +96,6 @@ class RerunFlow(_AppBase):
     live: LiveFeed | None
     replay: Any
 
-    def install_rerun_keys(self) -> None:
-        """S and T (and R) answer on every screen, so without --write they explain the refusal.
-
-        The footer shows them from the main screen's bindings (`rerun_order`, early in the footer so
-        80 columns show them), which `check_action` enables only with --write on a live stack.
-        """
-        for key, order in ORDER_KEYS:
-            self.bind(key, f"rerun('{order}')", description=f"Re-run {order}", show=False)
-        self.bind("R", "rerun", description="Re-run", show=False)
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rerun_order":
             return self.write and self.replay is None
@@ -114,13 +103,6 @@ class RerunFlow(_AppBase):
 
     def action_rerun_order(self, order: str) -> None:
         self.action_rerun(order)
-
-    def rerun_commands(self) -> list[tuple[str, str, Any]]:
-        """Command palette entries: only with --write, on a live stack."""
-        if not self.write or self.replay is not None:
-            return []
-        return [(f"Re-run the upgrade {order}", f"Redeploy base and head with {order} (key {key}); "
-                 "shows the exact plan first", partial(self.action_rerun, order)) for key, order in ORDER_KEYS]
 
     def _post(self, message: Message) -> None:
         with contextlib.suppress(RuntimeError):  # the app has exited meanwhile

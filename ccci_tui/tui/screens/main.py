@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.events import DescendantFocus
 from textual.screen import Screen
@@ -12,8 +11,8 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Tab, Tabs
 
+from ccci_tui.tui.commands import main_bindings
 from ccci_tui.tui.replay_feed import ReplayFeed
-from ccci_tui.tui.rerun_flow import ORDER_KEYS
 from ccci_tui.tui.screens.evidence import EvidenceScreen, TaskScreen
 from ccci_tui.tui.view import View
 from ccci_tui.tui.widgets.recipe_pane import RecipePane
@@ -35,26 +34,7 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     # Footer order: what matters most first, so 80 columns still show it.
-    BINDINGS = [
-        Binding("v", "evidence", "Evidence"),
-        # shown only with --write, live (the app's check_action); the app's own S/T explain the refusal
-        *(Binding(key, f"app.rerun_order('{order}')", f"Re-run {order}") for key, order in ORDER_KEYS),
-        Binding("n", "replay_next", "Next"),
-        Binding("p", "replay_prev", "Prev"),
-        Binding("space", "replay_play", "Play"),
-        Binding("f", "replay_failure", "Failure"),
-        Binding("question_mark", "app.help", "Help"),
-        Binding("q", "app.quit", "Quit"),
-        Binding("s", "app.pick", "Stacks"),
-        Binding("c", "app.compare", "Compare"),
-        Binding("e", "app.export", "Export"),
-        Binding("x", "replay_speed", "Speed", show=False),
-        Binding("t", "toggle_time", "Abs time", show=False),
-        Binding("1", "pane('recipe')", "Recipe", show=False),
-        Binding("2", "pane('spec')", "Spec", show=False),
-        Binding("3", "pane('tasks')", "Tasks", show=False),
-        Binding("4", "pane('timeline')", "Timeline", show=False),
-    ]
+    BINDINGS = main_bindings()
 
     def __init__(self, replay: ReplayFeed | None = None) -> None:
         super().__init__(classes="-replay" if replay is not None else "-live")
