@@ -189,7 +189,8 @@ class CcciApp(RerunFlow, App[int]):
         """Return once the app is settled and has drawn the screen since, with no view shown meanwhile.
 
         For callers outside the app's task (Pilot tests, screenshots). A live feed's next read is not
-        waited for: the app is settled between reads. Raises TimeoutError naming what it still waits for.
+        waited for: the app is settled between reads. Raises TimeoutError naming what it still waits for,
+        and RuntimeError at once if the app stops running.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -202,6 +203,8 @@ class CcciApp(RerunFlow, App[int]):
             return True
 
         while True:
+            if not self.is_running:
+                raise RuntimeError("the app stopped running (it exited, or a handler raised) before it settled")
             shown = self._views_shown
             if (await within(self._drained()) and self.is_settled
                     and await within(self.animator.wait_until_complete())
