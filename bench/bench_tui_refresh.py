@@ -206,13 +206,13 @@ async def _tables_only(rows: list[tuple[list[Any], list[Any]]], datatable: bool)
 
 
 async def _render(views: list[Any], stacks: tuple[Any, ...]) -> tuple[list[float], float]:
-    from ccci_tui.tui.app import create_app
+    from ccci_tui.tui.app import AppOptions
     from ccci_tui.tui.screens.picker import PickerScreen
 
     class Idle:
         label = "bench"
 
-    app = create_app(source=Idle(), stack=None, cursor_blink=False)
+    app = AppOptions(source=Idle(), stack=None, cursor_blink=False).build()
     times: list[float] = []
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ccci_tui.domain.model import Event, Observation
-from ccci_tui.sources.swarm import EventWatcher, SwarmError, SwarmSource
+from ccci_tui.sources.source import EventStream, LiveSource
+from ccci_tui.sources.swarm import SwarmError
 
 
 class LiveWatch:
@@ -18,7 +19,7 @@ class LiveWatch:
 
     def __init__(
         self,
-        source: SwarmSource,
+        source: LiveSource,
         stack: str,
         service: str = "app",
         on_observation: Callable[[Observation], None] | None = None,
@@ -38,7 +39,7 @@ class LiveWatch:
         self.latest: Observation | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._events: EventWatcher | None = None
+        self._events: EventStream | None = None
         # a short-lived container may die before the next periodic sample: sample it on `start`
         self._stats_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"ccci-stats-{stack}")
         self._threads = [threading.Thread(target=self._poll_loop, name=f"ccci-poll-{stack}", daemon=True)]

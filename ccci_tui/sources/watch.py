@@ -19,7 +19,8 @@ from ccci_tui.domain.fold import Fold
 from ccci_tui.domain.model import Event, Observation, RecipeState
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.recording import RecordingWriter
-from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.source import LiveSource
+from ccci_tui.sources.swarm import SwarmError
 
 RECIPE_INTERVAL_S = 5.0
 # While waiting for a deploy these are not answers yet: a status older than the marker is never accepted.
@@ -48,7 +49,7 @@ class ServiceWatch:
 
     def __init__(
         self,
-        source: SwarmSource,
+        source: LiveSource,
         stack: str,
         service: str = "app",
         *,
@@ -295,7 +296,7 @@ class ServiceWatch:
 
 
 def watch_until_terminal(
-    source: SwarmSource,
+    source: LiveSource,
     target: Any,  # sources.target.Target: stack, service, recipe
     expect: Expectation,
     timeout: float,

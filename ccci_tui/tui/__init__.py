@@ -1,1 +1,1 @@
-"""Textual front end: `create_app` builds the app for the CLI and the tests alike."""
+"""Textual front end: one frozen `AppOptions` builds the app for the CLI and the tests alike."""

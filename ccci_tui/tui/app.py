@@ -1,4 +1,4 @@
-"""The Textual app: one factory (`create_app`) for the CLI and the tests, live or replay."""
+"""The Textual app, built from one frozen `AppOptions` for the CLI and the tests, live or replay."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -18,6 +19,7 @@ from textual.screen import Screen
 
 from ccci_tui.domain.model import stack_badge
 from ccci_tui.domain.replay import Recording
+from ccci_tui.sources.source import LiveSource
 from ccci_tui.sources.swarm import StackSummary
 from ccci_tui.tui.commands import APP, COMMANDS, app_bindings, applies, help_rows
 from ccci_tui.tui.compare_source import Comparer, RecipeComparer, recorded_comparer
@@ -40,6 +42,40 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class AppOptions:
+    """Everything the app is built from, for the CLI and the tests alike: a recording to replay, or a live
+    source (with a stack, or the picker first). `rerun` carries a re-run out (with `write`); `record`
+    writes what the app watches (live, with `stack`). `build()` makes the app."""
+
+    recording: Recording | None = None
+    recording_label: str | None = None
+    source: LiveSource | None = None
+    stack: str | None = None
+    service: str = "app"
+    resolver: Resolver | None = None
+    write: bool = False
+    clock: Clock = utcnow
+    export_dir: Path | None = None
+    cursor_blink: bool = True
+    comparer: Comparer | None = None
+    rerun: Rerunner | None = None
+    record: FeedRecorder | None = None
+    notices: tuple[str, ...] = ()
+    theme: str | None = None
+    poll_interval: float = 2.0
+    memory_interval: float | None = 10.0
+
+    def __post_init__(self) -> None:
+        if (self.recording is None) == (self.source is None):
+            raise ValueError("the app needs exactly one of recording= and source=")
+        if self.record is not None and (self.source is None or self.stack is None):
+            raise ValueError("the app records a live stack only: record= needs source= and stack=")
+
+    def build(self) -> CcciApp:
+        return CcciApp(self)
+
+
 class ViewReady(Message):
     """A feed published a view; the newest one is taken from the app (views coalesce)."""
 
@@ -53,43 +89,30 @@ class CcciApp(RerunFlow, App[int]):
     # The main screen shows these in its footer, in its own order; here they serve every screen.
     BINDINGS = app_bindings()
 
-    def __init__(
-        self,
-        *,
-        replay: ReplayFeed | None = None,
-        source: Any = None,
-        stack: str | None = None,
-        service: str = "app",
-        live_args: dict[str, Any] | None = None,
-        write: bool = False,
-        clock: Clock = utcnow,
-        export_dir: Path | None = None,
-        cursor_blink: bool = True,
-        comparer: Comparer | None = None,
-        rerun: Rerunner | None = None,
-        record: FeedRecorder | None = None,
-        notices: tuple[str, ...] = (),
-        theme: str | None = None,
-    ) -> None:
+    def __init__(self, options: AppOptions) -> None:
         super().__init__()
-        if theme and theme != self.theme:
-            if theme in self.available_themes:
-                self.theme = theme
+        self.options = options
+        notices = options.notices
+        if options.theme and options.theme != self.theme:
+            if options.theme in self.available_themes:
+                self.theme = options.theme
             else:
-                notices = (*notices, f"unknown theme {theme!r} in the config; using {self.theme}")
+                notices = (*notices, f"unknown theme {options.theme!r} in the config; using {self.theme}")
         self.notices = notices
         self._noted: set[str] = set()
-        self.replay = replay
-        self.source = source
-        self.write = write
-        self.clock = clock
-        self.export_dir = export_dir or Path.cwd()
-        self.cursor_blink = cursor_blink
-        self.comparer = comparer
-        self.rerun_fn = rerun
-        self.live_args = dict(live_args or {})
-        self.record = record
-        self.live: LiveFeed | None = self._new_feed(stack, service, record) if stack is not None else None
+        self.replay = (ReplayFeed(options.recording, options.recording_label or "recording")
+                       if options.recording is not None else None)
+        self.source = options.source
+        self.write = options.write
+        self.clock = options.clock
+        self.export_dir = options.export_dir or Path.cwd()
+        self.cursor_blink = options.cursor_blink
+        self.comparer = options.comparer
+        self.rerun_fn = options.rerun
+        self.record = options.record
+        self.live: LiveFeed | None = None
+        if options.stack is not None:
+            self.live = self._new_feed(options.stack, options.service, options.record)
         self._pending: View | None = None
         self._posted = False
         self._views_shown = 0
@@ -97,8 +120,10 @@ class CcciApp(RerunFlow, App[int]):
         self._mode: str | None = None
 
     def _new_feed(self, stack: str, service: str, tap: FeedRecorder | None = None) -> LiveFeed:
+        o = self.options
+        assert self.source is not None  # a live app: AppOptions checked it
         return LiveFeed(self.source, stack, service, self.publish_view, clock=self.clock, tap=tap,
-                        **self.live_args)
+                        resolver=o.resolver, poll_interval=o.poll_interval, memory_interval=o.memory_interval)
 
     # ---- screens ------------------------------------------------------------------------
 
@@ -327,43 +352,4 @@ def _replay_stack(view: View) -> StackSummary:
     return StackSummary(view.stack, (f"{view.stack}_{view.service}",), stack_badge([st.state] if st else []))
 
 
-def create_app(
-    *,
-    recording: Recording | None = None,
-    recording_label: str | None = None,
-    source: Any = None,
-    stack: str | None = None,
-    service: str = "app",
-    resolver: Resolver | None = None,
-    write: bool = False,
-    clock: Clock = utcnow,
-    export_dir: Path | None = None,
-    cursor_blink: bool = True,
-    comparer: Comparer | None = None,
-    rerun: Rerunner | None = None,
-    record: FeedRecorder | None = None,
-    notices: tuple[str, ...] = (),
-    theme: str | None = None,
-    poll_interval: float = 2.0,
-    memory_interval: float | None = 10.0,
-) -> CcciApp:
-    """The app on a recording (replay) or on a live source (`source` plus an optional `stack`).
-
-    `rerun` carries the re-run out (with `write`); `record` writes what the app watches (live, with `stack`).
-    """
-    if (recording is None) == (source is None):
-        raise ValueError("create_app needs exactly one of recording= and source=")
-    if record is not None and (source is None or stack is None):
-        raise ValueError("create_app records a live stack only: record= needs source= and stack=")
-    if recording is not None:
-        feed = ReplayFeed(recording, recording_label or "recording")
-        return CcciApp(replay=feed, write=write, clock=clock, export_dir=export_dir,
-                       cursor_blink=cursor_blink, comparer=comparer, rerun=rerun, notices=notices,
-                       theme=theme)
-    live_args = {"resolver": resolver, "poll_interval": poll_interval, "memory_interval": memory_interval}
-    return CcciApp(source=source, stack=stack, service=service, live_args=live_args, write=write, clock=clock,
-                   export_dir=export_dir, cursor_blink=cursor_blink, comparer=comparer, rerun=rerun,
-                   record=record, notices=notices, theme=theme)
-
-
-__all__ = ["CcciApp", "Rerunner", "create_app", "utcnow"]
+__all__ = ["AppOptions", "CcciApp", "Rerunner", "utcnow"]

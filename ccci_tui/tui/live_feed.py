@@ -17,6 +17,7 @@ from ccci_tui.domain.replay import RerunStep
 from ccci_tui.domain.timeline import SPEC, Entry
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.live import LiveWatch
+from ccci_tui.sources.source import LiveSource
 from ccci_tui.sources.swarm import SwarmError
 from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.view import CONNECTING, LIVE, RERUN, STALE, View
@@ -44,15 +45,16 @@ class _Guarded:
     """The source as the watch sees it: any failure of a read is a SwarmError, so the poll loop
     (which retries SwarmError with backoff) never dies of a surprise and leaves the screen frozen."""
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: LiveSource) -> None:
         self._source = source
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._source, name)
+        self.label = source.label
+        self.services, self.stacks = source.services, source.stacks
+        self.events, self.sample_memory = source.events, source.sample_memory
+        self.sample_containers = source.sample_containers
 
     def observe(self, stack: str, service: str = "app") -> Observation:
         try:
-            return self._source.observe(stack, service)  # type: ignore[no-any-return]
+            return self._source.observe(stack, service)
         except SwarmError:
             raise
         except Exception as exc:  # noqa: BLE001 - anything else becomes the same retryable state
@@ -64,7 +66,7 @@ class LiveFeed:
 
     def __init__(
         self,
-        source: Any,  # SwarmSource, or anything with its observe/events/sample_memory interface
+        source: LiveSource,
         stack: str,
         service: str,
         publish: Publish,
@@ -129,7 +131,7 @@ class LiveFeed:
             view = self._view()
         self.publish(view)
         self._watch = LiveWatch(
-            _Guarded(self.source), self.stack, self.service,  # type: ignore[arg-type]  # duck-typed source
+            _Guarded(self.source), self.stack, self.service,
             on_observation=lambda obs: self._on_observation(gen, obs),
             on_event=lambda ev: self._on_event(gen, ev),
             on_error=lambda msg: self._on_error(gen, msg),

@@ -1,7 +1,7 @@
 """The re-run behind --write as the TUI drives it: plan (changes nothing), then carry the plan out.
 
 `StackRerunner` is the real one (`upgrade.plan.make_plan`, then `upgrade.run.execute`); tests inject
-stand-ins with the same two methods through `create_app(rerun=...)`.
+stand-ins with the same two methods through `AppOptions(rerun=...)`.
 """
 
 from __future__ import annotations

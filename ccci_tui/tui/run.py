@@ -56,10 +56,10 @@ def _recording_app(path: Path, label: str, config: Any) -> CcciApp | str:
     except RecordingError as exc:
         return str(exc)
     problems = describe_problems(recording)
-    from ccci_tui.tui.app import create_app  # deferred: Textual (~150 ms) only once the TUI runs
+    from ccci_tui.tui.app import AppOptions  # deferred: Textual (~150 ms) only once the TUI runs
 
-    return create_app(recording=recording, recording_label=label, theme=config.theme,
-                      notices=(f"{path.name}: {problems}",) if problems else ())
+    return AppOptions(recording=recording, recording_label=label, theme=config.theme,
+                      notices=(f"{path.name}: {problems}",) if problems else ()).build()
 
 
 def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
@@ -95,12 +95,12 @@ def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
             tap = FeedRecorder.pending(record, stack, service)
         except RecordingError as exc:
             return str(exc)
-    from ccci_tui.tui.app import create_app
+    from ccci_tui.tui.app import AppOptions
     from ccci_tui.tui.rerunner import StackRerunner
 
-    return create_app(source=source, stack=stack, service=service, resolver=resolver, write=args.write,
+    return AppOptions(source=source, stack=stack, service=service, resolver=resolver, write=args.write,
                       rerun=StackRerunner(source, config, recipe) if args.write else None, record=tap,
-                      theme=config.theme, poll_interval=config.poll_interval)
+                      theme=config.theme, poll_interval=config.poll_interval).build()
 
 
 def run_tui(args: argparse.Namespace) -> int:

@@ -60,7 +60,7 @@ async def test_record_compare_screen_compare_and_rerun_name_the_same_base_and_ch
                                                                                     tmp_path):
     from ccci_tui.sources.swarm import SwarmSource
     from ccci_tui.sources.target import resolve_target
-    from ccci_tui.tui.app import create_app
+    from ccci_tui.tui.app import AppOptions
 
     recipe, stack = stack_on_the_older_release
     named: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -81,8 +81,8 @@ async def test_record_compare_screen_compare_and_rerun_name_the_same_base_and_ch
     lines = {ln.split()[0]: ln.split()[1] for ln in proc.stdout.splitlines()[1:6] if ln.startswith("  ")}
     named["rerun --dry-run"] = (lines["base"], tuple(lines["compose"].split(":")))
 
-    app = create_app(source=SwarmSource(), stack=stack, service="app", cursor_blink=False,
-                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path)))
+    app = AppOptions(source=SwarmSource(), stack=stack, service="app", cursor_blink=False,
+                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path))).build()
     async with app.run_test(size=(120, 36)):
         await app.wait_settled()
         assert app.live is not None

@@ -59,15 +59,15 @@ async def test_tui_over_ssh(ssh_lab, swarm, recipe_repo, monkeypatch):
 
     from ccci_tui.sources.swarm import SwarmSource
     from ccci_tui.sources.target import resolve_target
-    from ccci_tui.tui.app import create_app
+    from ccci_tui.tui.app import AppOptions
     from tests.tui.support import screen_text
 
     recipe = recipe_repo(head_script="base")
     stack = swarm.new_stack()
     deploy_recipe(recipe.path, stack, ref=BASE_TAG)
     swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
-    app = create_app(source=SwarmSource(SSH_HOST), stack=stack, service="app", cursor_blink=False,
-                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path)))
+    app = AppOptions(source=SwarmSource(SSH_HOST), stack=stack, service="app", cursor_blink=False,
+                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path))).build()
     async with app.run_test(size=(120, 36)) as pilot:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60

@@ -15,7 +15,7 @@ import yaml
 from ccci_tui.cli import main
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import resolve_target
-from ccci_tui.tui.app import create_app
+from ccci_tui.tui.app import AppOptions
 from tests.support.deploy import deploy_recipe
 from tests.tui.support import screen_text
 
@@ -73,8 +73,8 @@ def test_secrets_reach_no_output(swarm, recipe_repo, capsys, tmp_path):
         assert b"coop-cloud" in data  # labels were recorded, only masked
         assert_clean(data.decode(), f"recording {name}")
 
-    app = create_app(source=SwarmSource(), stack=stack, service="app", cursor_blink=False, export_dir=tmp_path,
-                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path)))
+    app = AppOptions(source=SwarmSource(), stack=stack, service="app", cursor_blink=False, export_dir=tmp_path,
+                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path))).build()
 
     async def drive() -> None:
         async with app.run_test(size=(200, 60)) as pilot:

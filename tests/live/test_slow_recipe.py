@@ -96,13 +96,13 @@ def test_the_tui_feed_shows_the_service_first_and_no_verdict_until_the_slow_reci
 @pytest.mark.serial
 async def test_the_tui_paints_at_once_and_says_what_it_is_reading(slow_git, base_deployed_head_checked_out,
                                                                    monkeypatch):
-    from ccci_tui.tui.app import create_app
+    from ccci_tui.tui.app import AppOptions
     from tests.tui.support import screen_text
 
     recipe, stack = base_deployed_head_checked_out
     monkeypatch.setattr(recipe_source, "GIT", str(slow_git / "git"))
-    app = create_app(source=SwarmSource(), stack=stack, service="app", cursor_blink=False,
-                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path)))
+    app = AppOptions(source=SwarmSource(), stack=stack, service="app", cursor_blink=False,
+                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path))).build()
     banners: list[str] = []
 
     async def until(predicate, what: str) -> None:  # noqa: ANN001

@@ -9,7 +9,7 @@ import pytest
 from ccci_tui.domain import verdict as v
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import resolve_target
-from ccci_tui.tui.app import create_app
+from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.widgets.status import VerdictBanner
 from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
@@ -24,8 +24,8 @@ async def test_banner_goes_from_in_progress_to_swarm_rollback(swarm, recipe_repo
     deploy_recipe(recipe.path, stack, ref=BASE_TAG)
     swarm.wait_for(stack, lambda svc, tasks: any(t["Status"]["State"] == "running" for t in tasks), timeout=60)
 
-    app = create_app(source=SwarmSource(), stack=stack, service="app", cursor_blink=False,
-                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path)))
+    app = AppOptions(source=SwarmSource(), stack=stack, service="app", cursor_blink=False,
+                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path))).build()
     seen: list[str] = []
 
     def kind() -> str | None:

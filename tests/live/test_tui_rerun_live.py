@@ -14,7 +14,7 @@ from ccci_tui.domain.stamp import stamp_key
 from ccci_tui.sources.recording import read_recording
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import resolve_target
-from ccci_tui.tui.app import create_app
+from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.rerunner import StackRerunner
 from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
@@ -43,10 +43,10 @@ async def test_stop_first_rerun_from_the_tui_converges_on_the_head(swarm, recipe
     source = SwarmSource()
     target = resolve_target(stack, "app", str(recipe.path))
     recording = tmp_path / "tui.jsonl"
-    app = create_app(source=source, stack=stack, service="app", cursor_blink=False, write=True,
+    app = AppOptions(source=source, stack=stack, service="app", cursor_blink=False, write=True,
                      resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path)),
                      rerun=StackRerunner(source, Config(), str(recipe.path)),
-                     record=FeedRecorder.open(recording, target, source.label))
+                     record=FeedRecorder.open(recording, target, source.label)).build()
 
     def rows() -> list[str]:
         view = app.main.view

@@ -8,7 +8,7 @@ import pytest
 
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import resolve_target
-from ccci_tui.tui.app import create_app
+from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.view import LIVE, STALE
 from tests.support.deploy import deploy_recipe
 from tests.support.proxy import EngineProxy
@@ -24,8 +24,8 @@ async def test_tui_goes_stale_stays_up_recovers_and_never_writes(lab_daemon, swa
     deploy_recipe(recipe.path, stack, ref=BASE_TAG)
     swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
     proxy = EngineProxy()
-    app = create_app(source=SwarmSource(proxy.url), stack=stack, service="app", cursor_blink=False,
-                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path)))
+    app = AppOptions(source=SwarmSource(proxy.url), stack=stack, service="app", cursor_blink=False,
+                     resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path))).build()
 
     async def until(mode: str, timeout: float) -> None:
         loop = asyncio.get_running_loop()
@@ -37,7 +37,9 @@ async def test_tui_goes_stale_stays_up_recovers_and_never_writes(lab_daemon, swa
     try:
         async with app.run_test(size=(120, 36)) as pilot:
             await until(LIVE, 60)
+            await app.wait_settled()  # the recipe is read: the verdict is in
             verdict = app.main.view.verdict
+            assert verdict is not None and verdict.kind == "stamp-mismatch", verdict  # base runs, HEAD is the head
             await asyncio.to_thread(lab_daemon.stop)
             await until(STALE, 60)
             await pilot.pause()

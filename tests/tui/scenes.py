@@ -12,7 +12,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from ccci_tui.domain.replay import Recording
-from ccci_tui.tui.app import CcciApp, create_app
+from ccci_tui.tui.app import AppOptions, CcciApp
 from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
 from ccci_tui.upgrade.plan import UpgradePlan
 from tests.support.recipes import BASE_TAG, compose_text
@@ -26,7 +26,8 @@ Before = Callable[[Pilot], Awaitable[None]] | None
 
 def demo_app(recording: Recording) -> CcciApp:
     """The app exactly as `ccci-tui --demo` builds it, with the clock and the cursor fixed."""
-    return create_app(recording=recording, recording_label=DEMO_LABEL, clock=lambda: FIXED_NOW, cursor_blink=False)
+    return AppOptions(recording=recording, recording_label=DEMO_LABEL, clock=lambda: FIXED_NOW,
+                      cursor_blink=False).build()
 
 
 async def settle(pilot: Pilot) -> None:

@@ -100,6 +100,9 @@ class FakeSwarm:
     def stacks(self) -> tuple[object, ...]:
         return self._stacks
 
+    def services(self, stack: str) -> tuple[object, ...]:
+        return tuple(s for st in self._stacks for s in getattr(st, "services", ()) if st.name == stack)
+
 
 def run_observations(run: str = "C") -> list[Observation]:
     """The stamped observations of a reference run with a service (no events)."""

@@ -10,21 +10,21 @@ from textual.widgets import OptionList
 from ccci_tui.domain.model import Observation
 from ccci_tui.domain.replay import RECIPE, Record, Recording
 from ccci_tui.sources.swarm import StackSummary
-from ccci_tui.tui.app import create_app
+from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.screens.main import MainScreen
 from ccci_tui.tui.screens.picker import PickerScreen
 from tests.tui.support import RECIPE_STATE, FakeSwarm, Notes, run_observations, screen_text, wait_until
 
 
 def _replay(recording: Recording, clock, tmp_path: Path, **kw):  # noqa: ANN001, ANN003, ANN202
-    return create_app(recording=recording, recording_label="run C", clock=clock, export_dir=tmp_path,
-                      cursor_blink=False, **kw)
+    return AppOptions(recording=recording, recording_label="run C", clock=clock, export_dir=tmp_path,
+                      cursor_blink=False, **kw).build()
 
 
 def _live(clock, tmp_path: Path, **kw):  # noqa: ANN001, ANN003, ANN202
     stacks = kw.pop("stacks", ())
-    return create_app(source=FakeSwarm(run_observations("C"), stacks=stacks), stack="research_oom", clock=clock,
-                      export_dir=tmp_path, cursor_blink=False, poll_interval=0.01, memory_interval=None, **kw)
+    return AppOptions(source=FakeSwarm(run_observations("C"), stacks=stacks), stack="research_oom", clock=clock,
+                      export_dir=tmp_path, cursor_blink=False, poll_interval=0.01, memory_interval=None, **kw).build()
 
 
 async def test_export_writes_markdown_and_copies_it(run_c: Recording, clock, tmp_path: Path) -> None:  # noqa: ANN001
@@ -181,13 +181,13 @@ async def test_unknown_recipe_compare_says_why(run_c: Recording, clock, tmp_path
         assert "unknown: pass --recipe PATH" not in screen_text(app)  # the dialog covers the pane
 
 
-def test_create_app_needs_exactly_one_source(run_c: Recording) -> None:
+def test_the_app_needs_exactly_one_source(run_c: Recording) -> None:
     import pytest
 
     with pytest.raises(ValueError):
-        create_app()
+        AppOptions().build()
     with pytest.raises(ValueError):
-        create_app(recording=run_c, source=FakeSwarm([]))
+        AppOptions(recording=run_c, source=FakeSwarm([])).build()
     _ = Record  # the recording helpers build records directly
 
 

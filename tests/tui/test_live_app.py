@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from ccci_tui.sources.swarm import SwarmError
-from ccci_tui.tui.app import create_app
+from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.compare_source import RecipeComparer
 from ccci_tui.tui.screens.compare import CompareScreen
 from ccci_tui.tui.widgets.status import SourceHeader
@@ -17,8 +17,8 @@ from tests.tui.support import FakeSwarm, Notes, run_observations, screen_text, w
 
 
 def _live(source: FakeSwarm, clock, **kw):  # noqa: ANN001, ANN003, ANN202
-    return create_app(source=source, stack="research_oom", clock=clock, cursor_blink=False, poll_interval=0.01,
-                      memory_interval=None, **kw)
+    return AppOptions(source=source, stack="research_oom", clock=clock, cursor_blink=False, poll_interval=0.01,
+                      memory_interval=None, **kw).build()
 
 
 async def test_tables_change_in_place_and_keep_the_cursor(clock) -> None:  # noqa: ANN001
@@ -88,7 +88,7 @@ async def test_no_stack_opens_the_picker(clock) -> None:  # noqa: ANN001
     from ccci_tui.tui.screens.picker import PickerScreen
 
     source = FakeSwarm(run_observations("C"), stacks=(StackSummary("research_oom", ("research_oom_app",), "ok"),))
-    app = create_app(source=source, clock=clock, cursor_blink=False, poll_interval=0.01, memory_interval=None)
+    app = AppOptions(source=source, clock=clock, cursor_blink=False, poll_interval=0.01, memory_interval=None).build()
     async with app.run_test(size=(80, 24)) as pilot:
         await app.wait_settled()
         assert isinstance(app.screen, PickerScreen)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ccci_tui.domain.replay import Recording
-from ccci_tui.tui.app import create_app
+from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.screens.evidence import EvidenceScreen, TaskScreen
 from ccci_tui.tui.screens.help import HelpScreen
 from ccci_tui.tui.screens.main import MainScreen
@@ -13,8 +13,8 @@ from tests.tui.support import screen_text
 
 
 def _app(recording: Recording, clock):  # noqa: ANN001, ANN202
-    return create_app(recording=recording, recording_label="recording run-C.jsonl", clock=clock,
-                      cursor_blink=False)
+    return AppOptions(recording=recording, recording_label="recording run-C.jsonl", clock=clock,
+                      cursor_blink=False).build()
 
 
 async def test_narrow_terminal_shows_one_pane_at_a_time(run_c: Recording, clock) -> None:  # noqa: ANN001

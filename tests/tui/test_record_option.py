@@ -13,7 +13,7 @@ from ccci_tui.domain.replay import NOTE, RECIPE, VERDICT
 from ccci_tui.domain.timeline import build_timeline
 from ccci_tui.domain.verdict import Expectation
 from ccci_tui.sources.recording import RecordingWriter, new_header, read_recording
-from ccci_tui.tui.app import create_app
+from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.run import add_replay_parser, add_tui_arguments, run_tui
 from tests.tui.support import RECIPE_STATE, FakeSwarm, Notes, run_observations, wait_until
@@ -22,10 +22,10 @@ from tests.tui.support import RECIPE_STATE, FakeSwarm, Notes, run_observations, 
 async def test_the_recording_replays_to_the_timeline_the_screen_showed(clock, tmp_path: Path) -> None:  # noqa: ANN001
     path = tmp_path / "tui.jsonl.gz"
     tap = FeedRecorder(RecordingWriter(path, new_header("research_oom", "app", host=None)))
-    app = create_app(source=FakeSwarm(run_observations("C")), stack="research_oom", clock=clock,
+    app = AppOptions(source=FakeSwarm(run_observations("C")), stack="research_oom", clock=clock,
                      cursor_blink=False, poll_interval=0.01, memory_interval=None, record=tap,
                      resolver=lambda st, sv: SimpleNamespace(recipe=RECIPE_STATE, recipe_path=None,
-                                                             expect=Expectation(), app_env=None, notes=()))
+                                                             expect=Expectation(), app_env=None, notes=())).build()
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_until(pilot, lambda: app.main.view is not None and app.main.view.verdict is not None
                          and app.main.view.verdict.kind == v.SWARM_ROLLBACK, timeout=10)
@@ -45,8 +45,8 @@ async def test_switching_stacks_stops_the_recording(clock, tmp_path: Path) -> No
     path = tmp_path / "tui.jsonl"
     tap = FeedRecorder(RecordingWriter(path, new_header("research_oom", "app", host=None)))
     stacks = (StackSummary("research_oom", ("research_oom_app",), "ok"), StackSummary("beta", ("beta_app",), "ok"))
-    app = create_app(source=FakeSwarm(run_observations("C"), stacks=stacks), stack="research_oom", clock=clock,
-                     cursor_blink=False, poll_interval=0.01, memory_interval=None, record=tap)
+    app = AppOptions(source=FakeSwarm(run_observations("C"), stacks=stacks), stack="research_oom", clock=clock,
+                     cursor_blink=False, poll_interval=0.01, memory_interval=None, record=tap).build()
     notes = Notes()
     async with app.run_test(size=(120, 36), message_hook=notes) as pilot:
         await wait_until(pilot, lambda: app.main.view is not None and app.main.view.observation is not None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ccci_tui.domain.replay import Recording
-from ccci_tui.tui.app import create_app
+from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.widgets.replay_bar import ReplayBar
 from ccci_tui.tui.widgets.tasks_pane import TasksTable
 from ccci_tui.tui.widgets.timeline_pane import TimelineTable
@@ -11,7 +11,7 @@ from tests.tui.support import screen_text, wait_until
 
 
 def _app(recording: Recording, clock):  # noqa: ANN001, ANN202
-    return create_app(recording=recording, recording_label="run C", clock=clock, cursor_blink=False)
+    return AppOptions(recording=recording, recording_label="run C", clock=clock, cursor_blink=False).build()
 
 
 async def test_next_and_previous_move_every_pane(run_c: Recording, clock) -> None:  # noqa: ANN001
@@ -122,8 +122,8 @@ async def test_enter_on_a_timeline_entry_moves_the_cursor_there(run_c: Recording
 async def test_replay_keys_are_not_offered_live(clock) -> None:  # noqa: ANN001
     from tests.tui.support import FakeSwarm, run_observations
 
-    app = create_app(source=FakeSwarm(run_observations("C")), stack="research_oom", clock=clock,
-                     cursor_blink=False, poll_interval=0.01, memory_interval=None)
+    app = AppOptions(source=FakeSwarm(run_observations("C")), stack="research_oom", clock=clock,
+                     cursor_blink=False, poll_interval=0.01, memory_interval=None).build()
     async with app.run_test(size=(120, 36)):
         await app.wait_settled()
         assert not app.screen.query_one(ReplayBar).display

@@ -16,7 +16,7 @@ from ccci_tui.config import Config
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.replay import NOTE, STEP, VERDICT, RerunStep
 from ccci_tui.sources.recording import RecordingWriter, new_header, read_recording
-from ccci_tui.tui.app import create_app
+from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.rerunner import StackRerunner
 from ccci_tui.tui.screens.main import MainScreen
@@ -65,8 +65,8 @@ def recipe(tmp_path: Path, docker_cli: None):  # noqa: ANN201
 def _app(clock, tmp_path: Path, rerun, write: bool = True, record: FeedRecorder | None = None):  # noqa: ANN001, ANN202
     # the feed shows run C's first read (the base running); the re-run's watcher sees the rest
     feed = FakeSwarm(run_observations("C")[:1])
-    return create_app(source=feed, stack=STACK, clock=clock, export_dir=tmp_path, cursor_blink=False,
-                      poll_interval=0.01, memory_interval=None, write=write, rerun=rerun, record=record)
+    return AppOptions(source=feed, stack=STACK, clock=clock, export_dir=tmp_path, cursor_blink=False,
+                      poll_interval=0.01, memory_interval=None, write=write, rerun=rerun, record=record).build()
 
 
 def _rerunner(recipe_path: Path | None, calls: list[object]) -> StackRerunner:
