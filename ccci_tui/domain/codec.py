@@ -32,7 +32,7 @@ from ccci_tui.domain.model import (
     UpdatePolicy,
     UpdateStatus,
 )
-from ccci_tui.domain.replay import Header, RerunStep
+from ccci_tui.domain.replay import DeployMarker, Header, RerunStep
 from ccci_tui.domain.verdict import Evidence, Verdict
 
 Tree = dict[str, Any]
@@ -99,7 +99,8 @@ _SPECIAL: dict[type, dict[str, _Kind]] = {
         "healthcheck": Healthcheck, "ports": ("tuple", Port),
     },
     ComposePolicy: {"services": ("map", ServicePolicy)},
-    Header: {"created": _TIME, "marker_started_at": _TIME},
+    DeployMarker: {"started_at": _TIME},
+    Header: {"created": _TIME, "marker": DeployMarker},
     RerunStep: {},
 }
 _FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {

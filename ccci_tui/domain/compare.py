@@ -22,12 +22,13 @@ ROLLBACK_CONFIG_UNSET = "rollback-config-unset"
 
 @dataclass(frozen=True)
 class Difference:
-    """One field that differs between base and head; explicit is None where it does not apply."""
+    """One field that differs between base and head (None: unset at that side); explicit is None where it
+    does not apply."""
 
     service: str
     path: str
-    base: Any
-    head: Any
+    base: Any = None
+    head: Any = None
     base_explicit: bool | None = None
     head_explicit: bool | None = None
 

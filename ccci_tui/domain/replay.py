@@ -29,6 +29,15 @@ RECORD_KINDS = (OBSERVATION, EVENT, RECIPE, POLICY, VERDICT, NOTE, STEP)
 
 
 @dataclass(frozen=True)
+class DeployMarker:
+    """The service just before a deploy: its Version.Index, and its UpdateStatus's StartedAt and State."""
+
+    index: int | None
+    started_at: datetime | None = None
+    state: str = ""
+
+
+@dataclass(frozen=True)
 class Header:
     """The first line of a recording."""
 
@@ -46,18 +55,8 @@ class Header:
     expect_ref: str | None = None  # what the user named it
     intent: str | None = None  # the app env's recorded version, as `Expectation.intent`
     keyframe_every: int = 0  # a full observation every this many of a service's observations
-    # the deploy marker the recorder's verdicts were anchored to (`wait --record`, `record --until-verdict`)
-    marker_index: int | None = None
-    marker_started_at: datetime | None = None
-    marker_state: str | None = None
-
-
-@dataclass(frozen=True)
-class RerunStep:
-    """A step record: what a TUI re-run did (`3. deploy head 7ae7b0f7 ✓`), and whether it failed."""
-
-    text: str
-    failed: bool = False
+    # the verdicts are anchored to this (`wait --record`, `record --until-verdict`); None: not anchored
+    marker: DeployMarker | None = None
 
 
 @dataclass(frozen=True)
@@ -73,17 +72,15 @@ class RecordedPolicy:
 def expectation(header: Header) -> Expectation:
     """The expectation a recording's verdicts were made against, as its header records it."""
     expect = Expectation(head=header.expect_head, head_ref=header.expect_ref, intent=header.intent)
-    if header.marker_index is None:
-        return expect
-    return anchored(expect, header.marker_index, header.marker_started_at, header.marker_state)
+    m = header.marker
+    return expect if m is None else anchored(expect, m.index, m.started_at, m.state)
 
 
 def marker_fields(expect: Expectation) -> dict[str, Any]:
     """The header fields that record `expect`'s deploy marker (none when it has none)."""
     if not expect.marker_taken:
         return {}
-    return {"marker_index": expect.marker_index, "marker_started_at": expect.marker_started_at,
-            "marker_state": expect.marker_state}
+    return {"marker": DeployMarker(expect.marker_index, expect.marker_started_at, expect.marker_state or "")}
 
 
 @dataclass(frozen=True)
@@ -177,3 +174,11 @@ class Recording:
     @property
     def end(self) -> datetime | None:
         return self.times[-1] if self.times else None
+
+
+@dataclass(frozen=True)
+class RerunStep:
+    """A step record: what a TUI re-run did (`3. deploy head 7ae7b0f7 ✓`), and whether it failed."""
+
+    text: str
+    failed: bool = False

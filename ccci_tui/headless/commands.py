@@ -13,7 +13,7 @@ from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import Observation, ServiceState
 from ccci_tui.domain.times import parse_engine_time
 from ccci_tui.domain.verdict import Expectation, anchored, anchored_to
-from ccci_tui.headless.render import emit
+from ccci_tui.headless.render import emit, emit_comparison
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
 from ccci_tui.sources.target import (
     Target,
@@ -153,7 +153,6 @@ def run_compare(args: argparse.Namespace) -> int:
         return run_compare_recording(args)
     if not args.recipe:
         raise UsageError("compare needs --recipe PATH [BASE [HEAD]] (or --recording FILE)")
-    from ccci_tui.domain.compare import compare_policies
     from ccci_tui.domain.compose_syntax import ComposeError
     from ccci_tui.sources.abra import AbraError, read_app_env
     from ccci_tui.sources.recipe import RecipeError
@@ -175,15 +174,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if not args.base:
         print(f"ccci-tui compare: base {base.ref} (the default for {args.stack}), head {head.ref}, "
               f"files {':'.join(chain)}", file=sys.stderr)
-    args.base, args.head = base.ref, head.ref
-    comparison = compare_policies(base.policy, head.policy)
-    if args.format == "json":
-        print(json.dumps({"schema": "ccci-tui/compare", "version": 1, "base": args.base, "head": args.head,
-                          **comparison.to_dict()}, indent=2))
-    elif args.format == "markdown":
-        print(comparison.to_markdown())
-    else:
-        print(comparison.to_text())
+    emit_comparison(base, head, args.format)
     return 0
 
 

@@ -219,9 +219,7 @@ def run_diagnose_recording(args: argparse.Namespace) -> int:
 
 def run_compare_recording(args: argparse.Namespace) -> int:
     """`ccci-tui compare --recording FILE`: the recorded base and head compose policies, compared."""
-    import json
-
-    from ccci_tui.domain.compare import compare_policies
+    from ccci_tui.headless.render import emit_comparison
     from ccci_tui.sources.replay_source import policies
 
     recording = load(args.recording, "compare")
@@ -231,14 +229,7 @@ def run_compare_recording(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.recording} holds no {' and no '.join(missing)} compose policy "
                          "(recorded without a recipe, or the policy could not be read then)")
     base, head = sides["base"], sides["head"]
-    comparison = compare_policies(base.policy, head.policy)
-    if args.format == "json":
-        print(json.dumps({"schema": "ccci-tui/compare", "version": 1, "base": base.ref, "head": head.ref,
-                          **comparison.to_dict()}, indent=2))
-    elif args.format == "markdown":
-        print(comparison.to_markdown())
-    else:
-        print(f"recorded in {args.recording}: base {base.ref} ({str(base.commit)[:8]}), "
-              f"head {head.ref} ({str(head.commit)[:8]})")
-        print(comparison.to_text(), end="")
+    heading = (f"recorded in {args.recording}: base {base.ref} ({str(base.commit)[:8]}), "
+               f"head {head.ref} ({str(head.commit)[:8]})")
+    emit_comparison(base, head, args.format, heading)
     return 0

@@ -9,6 +9,7 @@ from typing import IO, Any
 
 from ccci_tui import __version__
 from ccci_tui.domain.redact import redact_text
+from ccci_tui.domain.replay import RecordedPolicy
 from ccci_tui.domain.report import clean, verdict_markdown, verdict_text
 from ccci_tui.domain.verdict import Verdict
 
@@ -58,3 +59,21 @@ def emit(verdict: Verdict, fmt: str, context: dict[str, Any], notes: tuple[str, 
         console.print(out)
     else:
         stream.write(verdict_text(verdict, context, notes) + "\n")
+
+
+def emit_comparison(base: RecordedPolicy, head: RecordedPolicy, fmt: str, heading: str | None = None,
+                    stream: IO[str] | None = None) -> None:
+    """`compare`'s output, live or from a recording: JSON (`ccci-tui/compare`), Markdown, or text after
+    an optional heading line."""
+    from ccci_tui.domain.compare import compare_policies  # deferred: only `compare` needs it
+
+    stream = stream or sys.stdout
+    comparison = compare_policies(base.policy, head.policy)
+    if fmt == "json":
+        doc = {"schema": "ccci-tui/compare", "version": 1, "base": base.ref, "head": head.ref, **comparison.to_dict()}
+        stream.write(json.dumps(doc, indent=2) + "\n")
+    elif fmt == "markdown":
+        stream.write(comparison.to_markdown() + "\n")
+    else:
+        text = comparison.to_text()
+        stream.write((heading + "\n" if heading else "") + text + ("" if heading else "\n"))

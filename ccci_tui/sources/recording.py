@@ -17,22 +17,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from ccci_tui.domain import codec
+from ccci_tui.domain import replay as kinds  # the record kinds: kinds.OBSERVATION, ...
 from ccci_tui.domain.codec import Tree
 from ccci_tui.domain.compose import ComposePolicy
 from ccci_tui.domain.model import Event, Observation, RecipeState
-from ccci_tui.domain.replay import (
-    EVENT,
-    NOTE,
-    OBSERVATION,
-    POLICY,
-    RECIPE,
-    STEP,
-    VERDICT,
-    Header,
-    RecordedPolicy,
-    RerunStep,
-    marker_fields,
-)
+from ccci_tui.domain.replay import Header, RecordedPolicy, RerunStep, marker_fields
 from ccci_tui.domain.verdict import Expectation, Verdict
 from ccci_tui.sources.recording_read import describe_problems, read_recording
 from ccci_tui.sources.recording_redact import redact_tree, redacted_observation_tree
@@ -164,7 +153,7 @@ class RecordingWriter:
             value = track.delta(delta, at)
         track.tree, track.count = tree, track.count + 1
         track.written_at, track.pending = at, None
-        self._record(OBSERVATION, at, payload)
+        self._record(kinds.OBSERVATION, at, payload)
         return value
 
     def flush(self, service: str | None = None) -> bool:
@@ -182,13 +171,13 @@ class RecordingWriter:
         tree = redact_tree(codec.encode(ev, skip=("at",)))
         at = codec.decode_time(codec.encode_time(ev.at))
         with self._lock:
-            self._record(EVENT, at, {"v": tree})
+            self._record(kinds.EVENT, at, {"v": tree})
         return codec.decode_event(tree, at)
 
     def recipe(self, state: RecipeState, at: datetime | None = None) -> RecipeState:
         """Write the recipe checkout's state."""
         tree = redact_tree(codec.encode(state))
-        return self._simple(RECIPE, at, tree, "", lambda: codec.decode(RecipeState, tree))  # type: ignore[no-any-return]
+        return self._simple(kinds.RECIPE, at, tree, "", lambda: codec.decode(RecipeState, tree))  # type: ignore[no-any-return]
 
     def policy(self, side: str, ref: str, commit: str | None, policy: ComposePolicy,
                at: datetime | None = None) -> RecordedPolicy:
@@ -196,24 +185,24 @@ class RecordingWriter:
         if side not in POLICY_SIDES:
             raise ValueError(f"side must be base or head, not {side!r}")
         tree = redact_tree({"side": side, "ref": ref, "commit": commit, "policy": codec.encode(policy)})
-        return self._simple(POLICY, at, tree, "", lambda: policy_value(tree))  # type: ignore[no-any-return]
+        return self._simple(kinds.POLICY, at, tree, "", lambda: policy_value(tree))  # type: ignore[no-any-return]
 
     def verdict(self, verdict: Verdict, at: datetime, service: str | None = None) -> Verdict:
         """Write a verdict about `service` (default: the header's) as of `at`."""
         tree = redact_tree(codec.encode(verdict))
         name = service or self.header.service
-        return self._simple(VERDICT, at, tree, "" if name == self.header.service else name,  # type: ignore[no-any-return]
+        return self._simple(kinds.VERDICT, at, tree, "" if name == self.header.service else name,  # type: ignore[no-any-return]
                             lambda: codec.decode(Verdict, tree))
 
     def note(self, text: str, at: datetime | None = None) -> str:
         """Write a note (what the operator or a script did, a source error)."""
         value: str = redact_tree(str(text))
-        return self._simple(NOTE, at, value, "", lambda: value)  # type: ignore[no-any-return]
+        return self._simple(kinds.NOTE, at, value, "", lambda: value)  # type: ignore[no-any-return]
 
     def step(self, step: RerunStep, at: datetime | None = None) -> RerunStep:
         """Write a step of a TUI re-run."""
         tree = redact_tree(codec.encode(step))
-        return self._simple(STEP, at, tree, "", lambda: codec.decode(RerunStep, tree))  # type: ignore[no-any-return]
+        return self._simple(kinds.STEP, at, tree, "", lambda: codec.decode(RerunStep, tree))  # type: ignore[no-any-return]
 
     def _simple(self, kind: str, at: datetime | None, value: Any, service: str, decoded: Any) -> Any:
         when = codec.decode_time(codec.encode_time(at or datetime.now(UTC)))

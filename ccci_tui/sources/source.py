@@ -3,11 +3,11 @@ or a test's stand-in. SwarmSource is the real one; nothing else in the product r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Protocol
 
-from ccci_tui.domain.model import Event, Observation, ServiceState
-from ccci_tui.sources.swarm import StackSummary
+from ccci_tui.domain.model import Observation, ServiceState
+from ccci_tui.sources.swarm import OnError, OnEvent, OnReconnect, StackSummary
 
 
 class ServiceReader(Protocol):
@@ -34,13 +34,8 @@ class EventStream(Protocol):
 class LiveSource(ServiceReader, Protocol):
     """A reader that is live: engine events as a wake-up, and container memory on demand."""
 
-    def events(
-        self,
-        stack: str,
-        on_event: Callable[[Event], None],
-        on_reconnect: Callable[[], None] | None = None,
-        on_error: Callable[[str], None] | None = None,
-    ) -> EventStream: ...
+    def events(self, stack: str, on_event: OnEvent, on_reconnect: OnReconnect | None = None,
+               on_error: OnError | None = None) -> EventStream: ...
 
     def sample_memory(self, obs: Observation) -> dict[str, int]: ...
 

@@ -68,6 +68,11 @@ def resolve_endpoint(env: Mapping[str, str] | None = None) -> tuple[str, str]:
     return str(host), f"context {name} ({host})"
 
 
+OnEvent = Callable[[Event], None]
+OnReconnect = Callable[[], None]
+OnError = Callable[[str], None]
+
+
 class SwarmSource:
     """Read-only access to one daemon; every call has a timeout and fails as SwarmError."""
 
@@ -257,13 +262,8 @@ class SwarmSource:
             self._remember(self._memory, cid, mem)
         return found
 
-    def events(
-        self,
-        stack: str,
-        on_event: Callable[[Event], None],
-        on_reconnect: Callable[[], None] | None = None,
-        on_error: Callable[[str], None] | None = None,
-    ) -> EventWatcher:
+    def events(self, stack: str, on_event: OnEvent, on_reconnect: OnReconnect | None = None,
+               on_error: OnError | None = None) -> EventWatcher:
         """Start a thread delivering the stack's service and container events."""
         watcher = EventWatcher(self, stack, on_event, on_reconnect, on_error)
         watcher.start()
@@ -279,19 +279,10 @@ class SwarmSource:
 class EventWatcher:
     """A wake-up stream: events are hints, `observe` is the truth (DESIGN.md fact 6)."""
 
-    def __init__(
-        self,
-        source: SwarmSource,
-        stack: str,
-        on_event: Callable[[Event], None],
-        on_reconnect: Callable[[], None] | None,
-        on_error: Callable[[str], None] | None,
-    ) -> None:
-        self.source = source
-        self.stack = stack
-        self.on_event = on_event
-        self.on_reconnect = on_reconnect
-        self.on_error = on_error
+    def __init__(self, source: SwarmSource, stack: str, on_event: OnEvent, on_reconnect: OnReconnect | None,
+                 on_error: OnError | None) -> None:
+        self.source, self.stack = source, stack
+        self.on_event, self.on_reconnect, self.on_error = on_event, on_reconnect, on_error
         self.connects = 0
         self._stop = threading.Event()
         self._stream: Any = None

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.fold import Fold
@@ -29,6 +29,7 @@ NOT_YET = frozenset({v.IN_PROGRESS, v.STALE_STATUS})
 CANCEL_CHECK_S = 0.2
 
 OnObservation = Callable[[Observation, Verdict], None]
+_T = TypeVar("_T", Observation, Event)
 
 
 class WatchTimeout(RuntimeError):
@@ -164,28 +165,34 @@ class ServiceWatch:
 
     def take_observation(self, obs: Observation) -> None:
         """A read, as the live watch hands it over (tests and benchmarks feed it directly)."""
-        with self._lock:
-            if self._stop.is_set():
-                return
-            value = self.writer.observation(obs) if self.writer is not None else obs
-            self.fold.observation(value)
-            self.error = None
-            verdict = self._diagnose(value.at)
-        if self.on_observation is not None and verdict is not None:
-            self.on_observation(value, verdict)
+        writer = self.writer
+        taken = self._take(lambda: writer.observation(obs) if writer is not None else obs, self._fold_read)
+        if taken is not None and self.on_observation is not None:
+            value, verdict = taken
+            if verdict is not None:
+                self.on_observation(value, verdict)
 
     def take_event(self, ev: Event) -> None:
         """An engine event, as the live watch hands it over."""
-        with self._lock:
-            if self._stop.is_set():
-                return
-            value = self.writer.event(ev) if self.writer is not None else ev
-            self.fold.event(value)
-            self._diagnose(value.at)
-        if self.on_event is not None:
-            self.on_event(value)
+        writer = self.writer
+        taken = self._take(lambda: writer.event(ev) if writer is not None else ev, self.fold.event)
+        if taken is not None and self.on_event is not None:
+            self.on_event(taken[0])
         if self.other_services and ev.service != f"{self.stack}_{self.service}":
             self._wake_others.set()
+
+    def _fold_read(self, obs: Observation) -> None:
+        self.fold.observation(obs)
+        self.error = None  # a read went through
+
+    def _take(self, write: Callable[[], _T], fold: Callable[[_T], object]) -> tuple[_T, Verdict | None] | None:
+        """Write (with a writer) and fold what the file holds, then diagnose, under the lock; None once stopped."""
+        with self._lock:
+            if self._stop.is_set():
+                return None
+            value = write()
+            fold(value)
+            return value, self._diagnose(value.at)
 
     def _on_error(self, message: str) -> None:
         with self._lock:

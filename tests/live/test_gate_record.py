@@ -44,7 +44,7 @@ def test_wait_record_writes_exactly_what_the_gate_watched(swarm, recipe_repo, tm
 
     recording = read_recording(out)
     header = recording.header
-    assert header.marker_index is not None and header.marker_index >= before  # the read before the deploy
+    assert header.marker is not None and (header.marker.index or 0) >= before  # the read before the deploy
     recorded_recipe = recording.recipe_at()
     assert header.recipe_path == str(recipe.path) and recorded_recipe and recorded_recipe.head_sha == recipe.head
     kinds = [r.kind for r in sorted(recording.records, key=lambda r: r.line)]
@@ -87,4 +87,4 @@ def test_record_until_verdict_waits_for_the_next_deploy_then_stops(swarm, recipe
     recording = read_recording(out)
     verdicts = [r.value.kind for r in recording.of_kind(VERDICT)]
     assert verdicts[0] == v.STALE_STATUS and verdicts[-1] == v.CONVERGED, verdicts
-    assert recording.header.marker_index is not None
+    assert recording.header.marker is not None

@@ -13,6 +13,7 @@ from textual.widgets import Button, Static
 from ccci_tui.domain.model import TaskState
 from ccci_tui.domain.verdict import Verdict
 from ccci_tui.tui.format import SEVERITY_GLYPH, abs_time, fmt_bytes, safe
+from ccci_tui.tui.screens.page import Page
 
 
 def evidence_renderable(verdict: Verdict) -> Table:
@@ -84,20 +85,11 @@ def task_renderable(t: TaskState) -> Table:
     return table
 
 
-class TaskScreen(ModalScreen[None]):
+class TaskScreen(Page):
     """One task with its full error text."""
 
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close")]
 
     def __init__(self, task: TaskState) -> None:
-        super().__init__()
+        super().__init__("task-box", f"Task {task.id[:12]}", task_renderable(task))
         self.task_state = task
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="task-box", classes="dialog") as box:
-            box.border_title = f"Task {self.task_state.id[:12]}"
-            box.border_subtitle = "Esc close"
-            yield Static(task_renderable(self.task_state))
-
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)

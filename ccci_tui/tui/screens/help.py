@@ -7,11 +7,9 @@ from collections.abc import Iterable
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from ccci_tui.tui.screens.page import Page
 
 ABOUT = (
     ("banner", "the verdict: what happened, in one sentence, coloured by severity (✔ ok, … in progress, "
@@ -47,20 +45,11 @@ def help_renderable(keys: Iterable[tuple[str, str]]) -> Group:
     return Group(about, Text("\nkeys", style="bold underline"), table)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Page):
     """A scrollable page; any of Escape, q, ? or F1 closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
 
     def __init__(self, keys: list[tuple[str, str]]) -> None:
-        super().__init__()
+        super().__init__("help-box", "ccci-tui help", help_renderable(keys))
         self.keys = keys
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-box", classes="dialog") as box:
-            box.border_title = "ccci-tui help"
-            box.border_subtitle = "Esc close"
-            yield Static(help_renderable(self.keys))
-
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)

@@ -177,7 +177,7 @@ class MainScreen(Screen[None]):
     @on(TasksTable.Chosen)
     def _task_chosen(self, event: TasksTable.Chosen) -> None:
         obs = self.view.observation if self.view is not None else None
-        task = obs.task(event.task_id) if obs is not None else None
+        task = obs.task(event.task_id) if obs is not None and event.task_id is not None else None
         if task is not None:
             self.app.push_screen(TaskScreen(task))
 

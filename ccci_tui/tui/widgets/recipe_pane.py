@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
 
 from ccci_tui.domain.model import RecipeState
 from ccci_tui.domain.stamp import parse_stamp
 from ccci_tui.tui.format import safe, sha_names, short, spec_stamp, stamp_names
 from ccci_tui.tui.view import View
+from ccci_tui.tui.widgets.keyed import KeyedPane
 
 TAGS_SHOWN = 4
 DIRTY_SHOWN = 3
@@ -78,19 +79,13 @@ def recipe_renderable(view: View) -> Table:
     return grid
 
 
-class RecipePane(Static):
+class RecipePane(KeyedPane):
     """Re-rendered only when the recipe, the stamps or the expected head change."""
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id)
-        self._shown: tuple[object, ...] | None = None
-
-    def show(self, view: View) -> None:
+    def key(self, view: View) -> tuple[object, ...]:
         svc = view.observation.service if view.observation is not None else None
-        key = (view.recipe, view.expected_head, view.stack,
-               svc.spec.labels if svc else None,
-               svc.previous_spec.labels if svc and svc.previous_spec else None)
-        if key == self._shown:
-            return
-        self._shown = key
-        self.update(recipe_renderable(view))
+        return (view.recipe, view.expected_head, view.stack, svc.spec.labels if svc else None,
+                svc.previous_spec.labels if svc and svc.previous_spec else None)
+
+    def render_view(self, view: View) -> RenderableType:
+        return recipe_renderable(view)

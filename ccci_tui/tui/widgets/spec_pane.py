@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
 
 from ccci_tui.domain.model import ROLLBACK_COMPLETED, ROLLBACK_STARTED, SpecSummary, same_spec
 from ccci_tui.domain.stamp import version_key
 from ccci_tui.domain.timeline import SPEC
 from ccci_tui.tui.format import fmt_bytes, policy_lines, safe, spec_stamp
 from ccci_tui.tui.view import View
+from ccci_tui.tui.widgets.keyed import KeyedPane
 
 Getter = Callable[[SpecSummary, str], str]
 
@@ -77,18 +78,13 @@ def spec_renderable(view: View, highlight: str) -> Table:
     return table
 
 
-class SpecPane(Static):
+class SpecPane(KeyedPane):
     """Re-rendered only when a spec (or whether a rollback erased PreviousSpec) changes."""
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id)
-        self._shown: tuple[object, ...] | None = None
-
-    def show(self, view: View) -> None:
+    def key(self, view: View) -> tuple[object, ...]:
         svc = view.observation.service if view.observation is not None else None
-        key = (svc.spec if svc else None, svc.previous_spec if svc else None, view.attempted,
-               view.observation is None, _rolled_back(view), self.app.current_theme.name)
-        if key == self._shown:
-            return
-        self._shown = key
-        self.update(spec_renderable(view, f"bold underline {self.app.current_theme.warning or 'yellow'}"))
+        return (svc.spec if svc else None, svc.previous_spec if svc else None, view.attempted,
+                view.observation is None, _rolled_back(view), self.app.current_theme.name)
+
+    def render_view(self, view: View) -> RenderableType:
+        return spec_renderable(view, f"bold underline {self.app.current_theme.warning or 'yellow'}")

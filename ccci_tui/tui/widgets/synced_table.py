@@ -27,6 +27,14 @@ Row = tuple[str, Sequence[Any]]
 _PAD = 1  # spaces each side of a cell, as DataTable draws them
 
 
+
+class TaskMessage(Message):
+    """A table's row names a task (None: the row is about no task)."""
+
+    def __init__(self, task_id: str | None) -> None:
+        super().__init__()
+        self.task_id = task_id
+
 class KeyCell(Text):
     """A first-column cell that carries its row key (kept for callers that sort by it)."""
 

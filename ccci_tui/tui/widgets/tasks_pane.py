@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual.message import Message
 
 from ccci_tui.domain.model import ROLE_ATTEMPTED, ROLE_CURRENT, ROLE_PREVIOUS, TaskState
 from ccci_tui.tui.format import memory_bar, safe
 from ccci_tui.tui.view import View
-from ccci_tui.tui.widgets.synced_table import KeyCell, Row, SyncedTable
+from ccci_tui.tui.widgets.synced_table import KeyCell, Row, SyncedTable, TaskMessage
 
 # the error before the memory bar: errors are short, and the first thing to read
 COLUMNS = ("", "slot", "task", "spec", "state", "desired", "exit", "OOM", "error", "memory")
@@ -49,12 +48,8 @@ def task_row(t: TaskState, marked: bool, colours: dict[str, str], limit: int | N
 class TasksTable(SyncedTable):
     """Rows keyed by task id; a timeline selection marks its task."""
 
-    class Chosen(Message):
+    class Chosen(TaskMessage):
         """Enter on a task: show everything about it."""
-
-        def __init__(self, task_id: str) -> None:
-            super().__init__()
-            self.task_id = task_id
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

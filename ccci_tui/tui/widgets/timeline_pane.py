@@ -12,7 +12,7 @@ from textual.message import Message
 from ccci_tui.domain.timeline import ERROR, EVENT, GONE, SPEC, STATUS, Entry
 from ccci_tui.tui.format import abs_time, deploy_anchors, rel_time, safe
 from ccci_tui.tui.view import RERUN, View
-from ccci_tui.tui.widgets.synced_table import KeyCell, Row, SyncedTable
+from ccci_tui.tui.widgets.synced_table import KeyCell, Row, SyncedTable, TaskMessage
 
 COLUMNS = ("", "time", "what", "entry")
 _FAILING = frozenset({"failed", "rejected", "oom", "die", "health_status: unhealthy", "rollback_started",
@@ -72,12 +72,8 @@ def entry_cells(key: str, e: Entry, anchor: datetime | None, absolute: bool, fut
 class TimelineTable(SyncedTable):
     """Rows keyed by entry; moving over a row marks its task, Enter (replay) moves the cursor there."""
 
-    class TaskFocused(Message):
+    class TaskFocused(TaskMessage):
         """The highlighted entry concerns this task (None: no task)."""
-
-        def __init__(self, task_id: str | None) -> None:
-            super().__init__()
-            self.task_id = task_id
 
     class CursorRequested(Message):
         """Replay: move the cursor to this entry."""
