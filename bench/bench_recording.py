@@ -14,7 +14,7 @@ an unchanged read written at most every 10 s) vs the same stream with every read
 (no deltas, no keyframes, no heartbeat), plain and gzip; deltas alone are shown too. Target
 < 5 MB/hour. (b) load and index a 100,000-record recording (gzip) in a fresh
 process: wall time and peak RSS vs a naive loader (json.loads of every line of the no-delta file,
-kept as dicts); targets < 2 s and < 200 MB. (c) seek: `ReplaySource.seek` + `observe` at random
+kept as dicts); targets < 2 s and < 200 MB. (c) seek: `Recording.observation_at` at random
 times in recordings of 1k, 10k and 100k records vs a linear scan for the newest observation.
 """
 
@@ -211,12 +211,11 @@ def measure_size(tmp: Path, seconds: float) -> dict[str, Any]:
 _LOAD_OURS = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from ccci_tui.sources.replay_source import ReplaySource
-src = ReplaySource.open(sys.argv[1])
-src.seek(src.start + (src.end - src.start) / 2)
-src.observe(src.header.stack, "app")
+from ccci_tui.sources.recording import read_recording
+rec = read_recording(sys.argv[1])
+rec.observation_at(rec.start + (rec.end - rec.start) / 2)
 seconds = time.perf_counter() - t0
-print(json.dumps({"seconds": seconds, "records": len(src.recording.records),
+print(json.dumps({"seconds": seconds, "records": len(rec.records),
                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 _LOAD_NAIVE = """
@@ -231,8 +230,8 @@ print(json.dumps({"seconds": seconds, "records": len(docs) - 1,
 _TRACED = """
 import json, sys, tracemalloc
 tracemalloc.start()
-from ccci_tui.sources.replay_source import ReplaySource
-src = ReplaySource.open(sys.argv[1])
+from ccci_tui.sources.recording import read_recording
+rec = read_recording(sys.argv[1])
 print(json.dumps({"traced_peak_mb": tracemalloc.get_traced_memory()[1] / 1e6}))
 """
 
@@ -277,17 +276,16 @@ def _linear_observation_at(recording: Any, at: datetime) -> Any:
 
 
 def measure_seek(tmp: Path, seeks: int) -> list[dict[str, Any]]:
-    from ccci_tui.sources.replay_source import ReplaySource
+    from ccci_tui.sources.recording import read_recording
 
     path = tmp / "seek.jsonl.gz"
     write(path, 48 * 3600.0, OURS, max(SEEK_SIZES))
-    full = ReplaySource.open(path).recording
+    full = read_recording(path)
     rows = []
     for size in SEEK_SIZES:
         from ccci_tui.domain.replay import Recording
 
         rec = Recording(full.header, full.records[:size])
-        src = ReplaySource(rec)
         rng = random.Random(size)
         span = (rec.end - rec.start).total_seconds()
         times = [rec.start + timedelta(seconds=rng.uniform(0, span)) for _ in range(seeks)]
@@ -295,15 +293,14 @@ def measure_seek(tmp: Path, seeks: int) -> list[dict[str, Any]]:
         for _ in range(5):  # best of five passes: other processes only ever add time
             t0 = time.perf_counter()
             for at in times:
-                src.seek(at)
-                src.observe(STACK, "app")
+                rec.observation_at(at, "app")
             ours = min(ours, (time.perf_counter() - t0) / seeks)
         linear_n = max(20, seeks // 50)
         t0 = time.perf_counter()
         for at in times[:linear_n]:
             _linear_observation_at(rec, at)
         linear = (time.perf_counter() - t0) / linear_n
-        assert all(src.observe(STACK, "app", at) is _linear_observation_at(rec, at) for at in times[:20])
+        assert all(rec.observation_at(at, "app") is _linear_observation_at(rec, at) for at in times[:20])
         rows.append({"records": size, "ours_us": ours * 1e6, "linear_us": linear * 1e6})
     return rows
 

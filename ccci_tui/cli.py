@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ccci_tui import __version__
 
-EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_IN_PROGRESS = 0, 1, 2, 3
+EXIT_USAGE = 2  # exit codes: 0 fine, 1 drift, 2 usage or connection error, 3 still in progress
 FORMATS = ("text", "json", "markdown")
 
 

@@ -17,7 +17,6 @@ from ccci_tui.domain.compose_syntax import (
     parse_bytes,
     parse_duration,
 )
-from ccci_tui.domain.model import UpdatePolicy
 
 T = TypeVar("T")
 
@@ -54,14 +53,6 @@ class UpdateConfigPolicy:
             "failure_action": self.failure_action, "monitor": self.monitor_s,
             "max_failure_ratio": self.max_failure_ratio, "order": self.order,
         }
-
-    def to_update_policy(self) -> UpdatePolicy:
-        """The same values in the live-spec model, for comparing with a deployed service."""
-        return UpdatePolicy(
-            self.parallelism.value, self.delay_s.value, self.failure_action.value,
-            self.monitor_s.value, self.max_failure_ratio.value, self.order.value,
-        )
-
 
 @dataclass(frozen=True)
 class Healthcheck:

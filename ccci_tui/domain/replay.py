@@ -25,7 +25,6 @@ POLICY = "policy"
 VERDICT = "verdict"
 NOTE = "note"
 STEP = "step"
-RECORD_KINDS = (OBSERVATION, EVENT, RECIPE, POLICY, VERDICT, NOTE, STEP)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$"
 )
-ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 def parse_engine_time(value: object) -> datetime | None:

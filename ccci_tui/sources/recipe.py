@@ -178,11 +178,6 @@ class RecipeSource:
             raise RecipeError(f"unknown ref {ref!r} in {self.path}")
         return sha
 
-    def subject(self, ref: str) -> str:
-        """First line of the commit message of `ref`."""
-        sha = self.resolve(ref)
-        return self._must("log", "-1", "--format=%s", sha, "--")
-
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether commit `ancestor` is reachable from `descendant`."""
         return self._run("merge-base", "--is-ancestor", ancestor, descendant).status == 0
@@ -231,13 +226,6 @@ class RecipeSource:
                     when = self._run("log", "-1", "--format=%ct", sha, "--").out.strip()
                     found.append((TagInfo(name=name, sha=sha, annotated=True), _int(when)))
         return sort_tags(found)
-
-    def latest_tag(self) -> TagInfo:
-        """The newest version tag; an error naming the repo when it has no tags."""
-        tags = self.tags()
-        if not tags:
-            raise RecipeError(f"no tags in {self.path}: a published version tag is required here")
-        return tags[0]
 
     def tags_at(self, ref: str) -> tuple[str, ...]:
         """Names of the tags pointing at the commit `ref` names."""

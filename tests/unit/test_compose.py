@@ -14,6 +14,7 @@ from ccci_tui.domain.compose import (
     ComposeError,
     ComposePolicy,
     ServicePolicy,
+    UpdateConfigPolicy,
     interpolate,
     load_policy,
     merge_tree,
@@ -27,6 +28,12 @@ from tests.support.recipes import BASE_TAG, LAB_IMAGE, OVERLAY, build_recipe, co
 COMPOSE_DIR = Path(__file__).parents[1] / "fixtures" / "swarm-lab" / "compose"
 FIXTURES = sorted(p.name for p in COMPOSE_DIR.glob("*.yml"))
 
+
+
+def _values(c: UpdateConfigPolicy) -> UpdatePolicy:
+    """The effective values, in the live spec's model: what `docker service inspect` would show."""
+    return UpdatePolicy(c.parallelism.value, c.delay_s.value, c.failure_action.value, c.monitor_s.value,
+                        c.max_failure_ratio.value, c.order.value)
 
 def fixture(name: str) -> ServicePolicy:
     policy = load_policy([(name, (COMPOSE_DIR / name).read_text())], {})
@@ -222,7 +229,7 @@ def test_oom_fixture_policy() -> None:
     assert svc.healthcheck is not None
     assert svc.healthcheck.test.value == ("CMD", "sh", "-c", "test -f /tmp/ok")
     assert svc.healthcheck.health_window_s == 1 + 1 * 2
-    assert up.to_update_policy() == UpdatePolicy(1, 0.0, "rollback", 5.0, 0.0, "start-first")
+    assert _values(up) == UpdatePolicy(1, 0.0, "rollback", 5.0, 0.0, "start-first")
 
 
 def test_unset_rollback_config_gets_engine_defaults_not_update_config() -> None:
@@ -231,7 +238,7 @@ def test_unset_rollback_config_gets_engine_defaults_not_update_config() -> None:
     rb = svc.rollback_config
     assert rb.order.value == "stop-first" and not rb.order.explicit
     assert rb.failure_action.value == "pause" and not rb.failure_action.explicit
-    assert rb.to_update_policy() == UpdatePolicy()
+    assert _values(rb) == UpdatePolicy()
 
 
 def test_explicit_rollback_config() -> None:
@@ -252,7 +259,7 @@ def test_fixture_without_update_config_is_all_defaults() -> None:
     svc = fixture("stats-probe.yml")
     assert not svc.update_config_set
     assert all(not f.explicit for f in svc.update_config.fields().values())
-    assert svc.update_config.to_update_policy() == UpdatePolicy()
+    assert _values(svc.update_config) == UpdatePolicy()
     assert svc.healthcheck is None
     assert (svc.memory_limit, svc.memory_reservation) == (64 * 1024**2, 16 * 1024**2)
     assert svc.labels == {}

@@ -101,8 +101,7 @@ def test_refs_resolve_and_exist(recipe: Recipe) -> None:
     assert src.resolve("main") == recipe.head
     assert src.resolve(recipe.head[:8]) == recipe.head
     assert src.resolve("HEAD~9") == recipe.base
-    assert src.subject(BASE_TAG) == f"release {BASE_TAG}"
-    assert src.subject("HEAD") == HEAD_SUBJECT
+    assert src.state().head_subject == HEAD_SUBJECT
     for ref in (BASE_TAG, "main", "HEAD~9", recipe.base):
         assert src.has_ref(ref), ref
     for ref in ("nope", "", "-h", "--all", "HEAD~99", "main main"):
@@ -110,7 +109,7 @@ def test_refs_resolve_and_exist(recipe: Recipe) -> None:
     with pytest.raises(RecipeError, match=r"unknown ref 'HEAD~99'"):
         src.resolve("HEAD~99")
     with pytest.raises(RecipeError, match=r"unknown ref 'nope'"):
-        src.subject("nope")
+        src.resolve("nope")
 
 
 def test_tags_at(recipe: Recipe) -> None:
@@ -250,7 +249,7 @@ def test_reading_changes_nothing(recipe: Recipe) -> None:
     src.file_at(BASE_TAG, "compose.yml")
     src.has_ref("nope")
     src.resolve(BASE_TAG)
-    src.subject("HEAD~3")
+    src.resolve("HEAD~3")
     src.tags_at(BASE_TAG)
     src.close()
     assert state.dirty
@@ -332,12 +331,6 @@ def test_no_tags_is_a_state_but_an_error_where_a_tag_is_required(tmp_path: Path)
     src = RecipeSource(repo.working_tree_dir)
     state = src.state()
     assert (state.head_sha, state.describe, state.tags) == (sha, None, ())
-    with pytest.raises(RecipeError, match=f"no tags in {re.escape(str(tmp_path / 'r'))}"):
-        src.latest_tag()
-
-
-def test_latest_tag(recipe: Recipe) -> None:
-    assert RecipeSource(recipe.path).latest_tag() == TagInfo(BASE_TAG, recipe.base, annotated=True)
 
 
 def test_shallow_clone_without_tags(recipe: Recipe, tmp_path: Path) -> None:

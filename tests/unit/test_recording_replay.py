@@ -15,8 +15,7 @@ from ccci_tui.domain.model import Event, Observation, RecipeState, TagInfo
 from ccci_tui.domain.replay import OBSERVATION, Recording
 from ccci_tui.domain.verdict import Expectation
 from ccci_tui.sources.recording import RecordingWriter, new_header, read_recording
-from ccci_tui.sources.replay_source import ReplaySource, diagnose_recording
-from ccci_tui.sources.swarm import SwarmError
+from ccci_tui.sources.replay_source import diagnose_recording
 from ccci_tui.sources.target import upgrade_sides
 from ccci_tui.sources.watch import ServiceWatch
 from tests.support.recipes import BASE_TAG, build_recipe
@@ -107,48 +106,14 @@ def test_cli_diagnose_recording_json_and_at(tmp_path, capsys):
     assert doc["expected_head"] == BASE_SHA and doc["verdict"]["kind"] == v.CONVERGED
 
 
-def test_replay_source_answers_like_the_live_source(tmp_path):
+def test_a_recording_seeks_like_the_live_source_reads(tmp_path):
     record_run(tmp_path / "c.jsonl")
-    src = ReplaySource.open(tmp_path / "c.jsonl")
-    rec = src.recording
-    assert src.cursor == src.end == rec.end and src.label == "recording c.jsonl"
-    last = src.observe("research_oom", "app")
-    assert last == rec.observations()[-1]
-    assert src.observe("research_oom", "research_oom_app") == last  # full service names work too
+    rec = read_recording(tmp_path / "c.jsonl")
     middle = rec.observations()[len(rec.observations()) // 2]
-    assert src.seek(middle.at) == middle.at and src.observe("research_oom") == middle
-    assert src.seek(rec.start - timedelta(days=1)) == rec.start
-    assert src.seek(rec.end + timedelta(days=1)) == rec.end
-    src.seek(middle.at)
-    services = src.services("research_oom")
-    assert [s.name for s in services] == ["research_oom_app"] and services[0] == middle.service
-    (stack,) = src.stacks()
-    assert stack.name == "research_oom" and stack.services == ("research_oom_app",)
-    with pytest.raises(SwarmError, match="no stack named 'other'"):
-        src.observe("other")
-    gone = src.observe("research_oom", "db")
-    assert gone.service is None and "not in the recording" in gone.error
-
-
-def test_play_hands_out_records_in_time_order_from_the_cursor(tmp_path):
-    record_run(tmp_path / "c.jsonl")
-    src = ReplaySource.open(tmp_path / "c.jsonl")
-    everything = list(src.play(from_start=True))
-    assert everything == list(src.recording.records) and src.cursor == src.end
-    middle = everything[len(everything) // 2]
-    src.seek(middle.at)
-    rest = list(src.play())
-    assert rest and all(r.at > middle.at for r in rest)
-    src.seek(src.start)
-    first_two = []
-    for r in src.play(from_start=True):
-        first_two.append(r)
-        if len(first_two) == 2:
-            break
-    assert src.cursor == first_two[-1].at
-    events = src.events_between(None, None)
-    assert events == src.recording.events() and all(isinstance(e, Event) for e in events)
-
+    assert rec.observation_at(middle.at) == middle and rec.observation_at(rec.end) == rec.observations()[-1]
+    assert rec.observation_at(rec.start - timedelta(days=1)) is None  # nothing read yet
+    assert rec.observation_at(middle.at, "db") is None  # a service the recording does not hold
+    assert rec.events() and all(isinstance(e, Event) for e in rec.events())
 
 def test_seeking_agrees_with_a_linear_scan(tmp_path):
     record_run(tmp_path / "a.jsonl", run="A")
