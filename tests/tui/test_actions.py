@@ -11,6 +11,7 @@ from ccci_tui.domain.model import Observation
 from ccci_tui.domain.replay import RECIPE, Record, Recording
 from ccci_tui.sources.swarm import StackSummary
 from ccci_tui.tui.app import AppOptions
+from ccci_tui.tui.commands import COMMANDS, applies
 from ccci_tui.tui.screens.main import MainScreen
 from ccci_tui.tui.screens.picker import PickerScreen
 from tests.tui.support import RECIPE_STATE, FakeSwarm, Notes, run_observations, screen_text, wait_until
@@ -101,10 +102,16 @@ async def test_every_action_is_in_the_command_palette(run_c: Recording, clock, t
     async with app.run_test(size=(120, 36)) as pilot:
         await app.wait_settled()
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        for title in ("Help", "Evidence", "Pick stack and service", "Compare base and head", "Export verdict",
-                      "Toggle absolute times", "Next entry", "Previous entry", "Play or pause", "Speed 1x/10x",
-                      "First failure", "Show Tasks pane"):
-            assert title in titles
+        # the one command table: every command that applies to a replay is in the palette, none that does not
+        for command in COMMANDS:
+            if command.title:
+                assert (command.title in titles) == applies(command, replay=True, write=False), command
+        assert {"Help", "Next entry", "First failure", "Show Tasks pane"} <= titles
+        # and the footer shows the table's footer labels, in the table's order
+        footer = [c.footer for c in COMMANDS if c.footer and applies(c, replay=True, write=False)]
+        shown = list(dict.fromkeys(b.binding.description for b in app.screen.active_bindings.values()
+                                   if b.binding.show and b.enabled))
+        assert [d for d in shown if d in footer] == footer, shown
         await pilot.press("ctrl+p")
         await pilot.press(*"export verdict")
         await app.wait_settled()  # the palette searches in a worker of its own
