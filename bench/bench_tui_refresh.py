@@ -87,19 +87,18 @@ def _build(steps: int) -> tuple[list[Any], tuple[Any, ...]]:
 
 def _views(observations: list[Any]) -> tuple[list[Any], list[float]]:
     """Views as the live feed's thread builds them, and that thread's time per refresh."""
-    from ccci_tui.domain.timeline import TimelineBuilder
+    from ccci_tui.domain.fold import Fold
     from ccci_tui.domain.verdict import Expectation
-    from ccci_tui.tui.view import LIVE, View, verdict_for
+    from ccci_tui.tui.view import LIVE, View
 
-    builder = TimelineBuilder()
+    fold = Fold()
     views, feed_ms = [], []
     for obs in observations:
         t0 = time.thread_time()
-        builder.add_observation(obs)
-        snap = builder.snapshot()
-        classified = builder.classify(obs)
-        verdict = verdict_for(classified, None, Expectation(), snap)
-        views.append(View(mode=LIVE, source="bench", stack="bench", service="app", observation=classified,
+        fold.observation(obs)  # as the live feed folds a read, then builds the view
+        snap = fold.timeline()
+        verdict = fold.verdict(None, Expectation())
+        views.append(View(mode=LIVE, source="bench", stack="bench", service="app", observation=fold.classified(),
                           timeline=snap, attempted=snap.attempted_spec, verdict=verdict))
         feed_ms.append((time.thread_time() - t0) * 1000)
     return views, feed_ms
