@@ -25,7 +25,6 @@ from ccci_tui.sources.target import (
     resolve_target,
     upgrade_sides,
 )
-from ccci_tui.sources.watch import WatchTimeout, watch_until_terminal
 
 
 def _context(target: Target, source: SwarmSource) -> dict[str, Any]:
@@ -107,6 +106,8 @@ def run_wait(args: argparse.Namespace) -> int:
         expect = anchored_to(target.expect, before)
     else:
         expect = anchored(target.expect, args.since_index, parse_engine_time(args.since_started_at), None)
+    from ccci_tui.sources.watch import WatchTimeout, watch_until_terminal  # deferred: only `wait` watches
+
     writer = None
     if args.record:  # the recording of exactly what this gate watches, from its marker on
         from ccci_tui.headless.record import open_writer

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ccci_tui import __version__
 from ccci_tui.domain.redact import redact_text
-from ccci_tui.domain.replay import RecordedPolicy
 from ccci_tui.domain.report import clean, verdict_markdown, verdict_text
 from ccci_tui.domain.verdict import Verdict
+
+if TYPE_CHECKING:
+    from ccci_tui.domain.replay import RecordedPolicy
 
 SCHEMA_VERSION = 1
 _STYLE = {"ok": "bold green", "info": "bold yellow", "error": "bold red"}

@@ -12,15 +12,17 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.fold import Fold
 from ccci_tui.domain.model import Event, Observation, RecipeState
 from ccci_tui.domain.verdict import Expectation, Verdict
-from ccci_tui.sources.recording import RecordingWriter
 from ccci_tui.sources.source import LiveSource
 from ccci_tui.sources.swarm import SwarmError
+
+if TYPE_CHECKING:  # the writer is the caller's: `wait` without --record never loads the recording code
+    from ccci_tui.sources.recording import RecordingWriter
 
 RECIPE_INTERVAL_S = 5.0
 # While waiting for a deploy these are not answers yet: a status older than the marker is never accepted.
