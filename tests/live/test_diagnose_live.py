@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ccci_tui.cli import main
-from tests.support.deploy import deploy_recipe
+from tests.support.deploy import base_running, deploy_recipe
 from tests.support.recipes import BASE_TAG, compose_text
 
 pytestmark = pytest.mark.live
@@ -31,10 +31,6 @@ def run_cli(capsys, *argv: str) -> tuple[int, dict]:
     out = capsys.readouterr().out
     return rc, json.loads(out) if out.strip().startswith("{") else {"text": out}
 
-
-def base_running(swarm, recipe, stack: str) -> None:
-    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
-    swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
 
 
 def wait_json(capsys, recipe, stack, *extra, timeout="90"):

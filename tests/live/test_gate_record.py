@@ -13,8 +13,7 @@ import pytest
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.replay import OBSERVATION, VERDICT
 from ccci_tui.sources.recording import RecordingError, read_recording
-from tests.support.deploy import deploy_recipe
-from tests.support.recipes import BASE_TAG
+from tests.support.deploy import base_running, deploy_recipe
 
 pytestmark = pytest.mark.live
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,10 +23,6 @@ def ccci(*argv: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ccci_tui", *argv], capture_output=True, text=True, cwd=ROOT,
                           timeout=timeout, check=False)
 
-
-def base_running(swarm, recipe, stack: str) -> None:
-    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
-    swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
 
 
 def test_wait_record_writes_exactly_what_the_gate_watched(swarm, recipe_repo, tmp_path):

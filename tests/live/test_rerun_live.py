@@ -14,15 +14,10 @@ from ccci_tui.domain.stamp import stamp_key
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.upgrade.plan import make_plan
 from ccci_tui.upgrade.run import RerunCancelled, execute
-from tests.support.deploy import deploy_recipe
-from tests.support.recipes import BASE_TAG
+from tests.support.deploy import base_running
 
 pytestmark = pytest.mark.live
 
-
-def base_running(swarm, recipe, stack):
-    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
-    swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
 
 
 def rerun(capsys, *argv):

@@ -15,18 +15,13 @@ from ccci_tui.domain.verdict import Expectation
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import Target
 from ccci_tui.sources.watch import watch_until_terminal
-from tests.support.deploy import deploy_recipe
+from tests.support.deploy import base_running, deploy_recipe
 from tests.support.lab import lab_client
 from tests.support.proxy import EngineProxy
-from tests.support.recipes import BASE_TAG
 
 pytestmark = [pytest.mark.live, pytest.mark.serial]
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def base_running(swarm, recipe, stack):
-    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
-    swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
 
 
 def test_wait_keeps_trying_while_the_daemon_is_down(lab_daemon, swarm, recipe_repo):

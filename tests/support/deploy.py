@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ccci_tui.domain.stamp import make_stamp
 from ccci_tui.sources.recipe import read_recipe
@@ -124,6 +125,15 @@ def deploy_recipe(
         argv, proc = stack_deploy(stack, [*files, overlay], env, cwd=root)
         return DeployResult(stack, commit, stamp, argv, proc.stdout, proc.stderr)
 
+
+
+def base_running(swarm: Any, recipe: Any, stack: str) -> DeployResult:
+    """Deploy the recipe's base tag to `stack` and wait until a task runs (`swarm`: the conftest fixture)."""
+    from tests.support.recipes import BASE_TAG
+
+    result = deploy_recipe(recipe.path, stack, ref=BASE_TAG)
+    swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
+    return result
 
 def main() -> int:
     p = argparse.ArgumentParser()

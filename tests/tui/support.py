@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from ccci_tui.domain.model import Event, Observation, RecipeState, TagInfo
 from ccci_tui.domain.replay import EVENT, OBSERVATION, RECIPE, Header, Record, Recording
+from ccci_tui.tui.view import View
 from tests.support.reference import BASE_SHA, HEAD_SHA, merged
 
 FIXED_NOW = datetime(2026, 11, 27, 19, 0, 0, tzinfo=UTC)
@@ -254,3 +257,28 @@ def scripted_execute(script: list[Observation], calls: list[object], head: str):
         return verdict
 
     return run
+
+
+class Views:
+    """Every view a feed publishes (it is the feed's `publish`); `wait` blocks for one that matches."""
+
+    def __init__(self) -> None:
+        self.items: list[View] = []
+        self.cond = threading.Condition()
+
+    def __call__(self, view: View) -> None:
+        with self.cond:
+            self.items.append(view)
+            self.cond.notify_all()
+
+    def wait(self, predicate, timeout: float = 5.0, after: int = 0) -> tuple[int, View]:  # noqa: ANN001
+        """The first view from position `after` on that satisfies `predicate`, and its position."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for i in range(after, len(self.items)):
+                    if predicate(self.items[i]):
+                        return i, self.items[i]
+                left = deadline - time.monotonic()
+                assert left > 0, f"no such view; last: {self.items[-1] if self.items else None}"
+                self.cond.wait(left)

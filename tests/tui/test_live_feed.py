@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.sources.swarm import SwarmError
 from ccci_tui.tui.live_feed import LiveFeed
-from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View
-from tests.tui.support import FIXED_NOW, FakeSwarm, run_observations
-
-
-class Views:
-    def __init__(self) -> None:
-        self.items: list[View] = []
-        self.cond = threading.Condition()
-
-    def __call__(self, view: View) -> None:
-        with self.cond:
-            self.items.append(view)
-            self.cond.notify_all()
-
-    def wait(self, predicate, timeout: float = 5.0, after: int = 0) -> tuple[int, View]:  # noqa: ANN001
-        """The first view from position `after` on that satisfies `predicate`, and its position."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for i in range(after, len(self.items)):
-                    if predicate(self.items[i]):
-                        return i, self.items[i]
-                left = deadline - time.monotonic()
-                assert left > 0, f"no such view; last: {self.items[-1] if self.items else None}"
-                self.cond.wait(left)
+from ccci_tui.tui.view import CONNECTING, LIVE, STALE
+from tests.tui.support import FIXED_NOW, FakeSwarm, Views, run_observations
 
 
 def _until(predicate, what: str, timeout: float = 5.0) -> None:  # noqa: ANN001

@@ -11,34 +11,14 @@ from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.verdict import Expectation
 from ccci_tui.sources.target import Target, UsageError
 from ccci_tui.tui.live_feed import LiveFeed
-from ccci_tui.tui.view import View
-from tests.tui.support import RECIPE_STATE, FakeSwarm, run_observations
+from tests.tui.support import RECIPE_STATE, FakeSwarm, Views, run_observations
 
 OBS = run_observations("C")[4]  # the base running, stamped with the base: wrong against the recipe HEAD
 
 
-class Views:
-    """Every view the feed publishes; `until` waits for one that satisfies a predicate."""
-
-    def __init__(self) -> None:
-        self.shown: list[View] = []
-        self._changed = threading.Condition()
-
-    def publish(self, view: View) -> None:
-        with self._changed:
-            self.shown.append(view)
-            self._changed.notify_all()
-
-    def until(self, predicate: Callable[[View], bool], what: str) -> View:
-        with self._changed:
-            ok = self._changed.wait_for(lambda: any(predicate(x) for x in self.shown), timeout=10)
-            assert ok, f"the feed never {what}: {[(x.mode, x.reading, x.problem) for x in self.shown]}"
-            return next(x for x in self.shown if predicate(x))
-
-
 def _feed(resolver: Callable[[str, str], Target], views: Views) -> LiveFeed:
     assert OBS.service is not None
-    return LiveFeed(FakeSwarm([OBS]), OBS.service.stack, "app", views.publish, resolver=resolver,
+    return LiveFeed(FakeSwarm([OBS]), OBS.service.stack, "app", views, resolver=resolver,
                     poll_interval=0.05, memory_interval=None)
 
 
@@ -52,15 +32,15 @@ def test_no_verdict_while_the_recipe_is_read_then_the_recipe_s_verdict():
 
     feed = _feed(slow_resolver, views).start()
     try:
-        shown = views.until(lambda x: x.observation is not None, "showed the service")
+        shown = views.wait(lambda x: x.observation is not None)[1]
         assert shown.verdict is None and shown.reading == ("the app env and recipe",)
         release.set()
-        views.until(lambda x: x.verdict is not None, "made a verdict once the recipe was in")
+        views.wait(lambda x: x.verdict is not None)
     finally:
         feed.close()
-    first = next(i for i, x in enumerate(views.shown) if x.verdict is not None)
-    assert all(x.verdict is None for x in views.shown[:first])
-    kinds = {x.verdict.kind for x in views.shown if x.verdict is not None}
+    first = next(i for i, x in enumerate(views.items) if x.verdict is not None)
+    assert all(x.verdict is None for x in views.items[:first])
+    kinds = {x.verdict.kind for x in views.items if x.verdict is not None}
     assert kinds == {v.STAMP_MISMATCH}, kinds
 
 
@@ -72,11 +52,11 @@ def test_a_recipe_that_cannot_be_read_is_a_problem_not_a_green_verdict():
 
     feed = _feed(bad_resolver, views).start()
     try:
-        views.until(lambda x: x.observation is not None and x.problem is not None, "said the recipe failed")
+        views.wait(lambda x: x.observation is not None and x.problem is not None)
     finally:
         feed.close()
-    assert all(x.verdict is None for x in views.shown)
-    assert views.shown[-1].problem == "not a git repository: /srv/nowhere" and not views.shown[-1].reading
+    assert all(x.verdict is None for x in views.items)
+    assert views.items[-1].problem == "not a git repository: /srv/nowhere" and not views.items[-1].reading
 
 
 def test_no_recipe_anywhere_is_a_definite_fact_the_verdict_states():
@@ -88,7 +68,7 @@ def test_no_recipe_anywhere_is_a_definite_fact_the_verdict_states():
 
     feed = _feed(resolver, views).start()
     try:
-        shown = views.until(lambda x: x.verdict is not None, "made a verdict")
+        shown = views.wait(lambda x: x.verdict is not None)[1]
     finally:
         feed.close()
     assert shown.verdict is not None
@@ -109,14 +89,14 @@ def test_a_pending_recording_starts_once_the_recipe_is_read(tmp_path: Path):
         release.wait(10)
         return Target(stack, service, None, Path(RECIPE_STATE.path), RECIPE_STATE, Expectation())
 
-    feed = LiveFeed(FakeSwarm([OBS]), OBS.service.stack, "app", views.publish, resolver=slow_resolver,
+    feed = LiveFeed(FakeSwarm([OBS]), OBS.service.stack, "app", views, resolver=slow_resolver,
                     poll_interval=0.05, memory_interval=None, tap=tap)
     feed.start()
     try:
-        views.until(lambda x: x.observation is not None, "showed the service")
+        views.wait(lambda x: x.observation is not None)
         assert not out.exists() and not tap.begun  # nothing to head the file with yet
         release.set()
-        views.until(lambda x: x.verdict is not None, "made a verdict")
+        views.wait(lambda x: x.verdict is not None)
     finally:
         feed.close()
     recording = read_recording(out)
