@@ -22,7 +22,10 @@ ENV_SUFFIX = ".env"
 MAX_STACK_NAME = 45
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_DOUBLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
+_ESCAPED_DOLLAR = "\x00"  # a `\$` in double quotes, kept from expansion until the value is complete
+_DOUBLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": _ESCAPED_DOLLAR}
+# `$NAME` or `${NAME}` of a variable set earlier in the same file; `$$` and anything else stay for compose
+_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class AbraError(RuntimeError):
@@ -162,7 +165,10 @@ def find_app_env(stack: str, abra_dir: Path) -> AppEnv | None:
 def parse_env(text: str, source: str = "<env>") -> dict[str, str]:
     """Parse `.env` text: comments, blank lines, `export `, quotes, inline ` # comments`.
 
-    Values are taken literally (no `${VAR}` expansion): compose interpolation happens later.
+    As abra reads an app env, `$NAME` and `${NAME}` in unquoted and double-quoted values take the
+    value of a variable set earlier in the same file (`COMPOSE_FILE="$COMPOSE_FILE:compose.x.yml"`
+    builds the chain line by line); single-quoted values, an escaped dollar, `$$`, unknown names and
+    `${NAME:-default}` forms stay as written, for compose interpolation later.
     """
     env: dict[str, str] = {}
     # Only real line breaks: str.splitlines() would also split on form feeds and U+2028 in values.
@@ -189,13 +195,25 @@ def parse_env(text: str, source: str = "<env>") -> dict[str, str]:
             value, after, i = _quoted(rest, lines, i, source, number)
             if after.strip() and not after.strip().startswith("#"):
                 raise AbraError(f"{source}:{number}: unexpected text after the closing quote")
+            if rest[0] == '"':
+                value = _expand(value, env).replace(_ESCAPED_DOLLAR, "$")
         elif rest.startswith("#") and rest != raw:
             value = ""  # `KEY= # note`: only a comment follows
         else:
             # ` #` starts a comment; a `#` inside a value (`PASS=a#b`) does not.
-            value = re.split(r"\s#", rest, maxsplit=1)[0].rstrip()
+            value = _expand(re.split(r"\s#", rest, maxsplit=1)[0].rstrip(), env)
         env[key] = value
     return env
+
+
+def _expand(value: str, env: dict[str, str]) -> str:
+    """`value` with the references to variables already in `env` replaced by their values."""
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        return env[name] if name is not None and name in env else m.group(0)
+
+    return _REFERENCE.sub(one, value)
 
 
 def _quoted(rest: str, lines: list[str], i: int, source: str, number: int) -> tuple[str, str, int]:

@@ -179,6 +179,21 @@ def test_parse_env_values(line: str, value: str) -> None:
     assert parse_env(line + "\n") == {"A": value}
 
 
+def test_parse_env_expands_variables_set_earlier_in_order() -> None:
+    text = ('COMPOSE_FILE="compose.yml"\nCOMPOSE_FILE="$COMPOSE_FILE:compose.postgres.yml"\n'
+            "export A=x\nB=${A}-$A/$B\nC='$A'\nD=\"\\$A $A\"\nE=$UNSET ${UNSET:-d}\nF=$$A\nA=y\nG=$A\n")
+    env = parse_env(text)
+    assert env["COMPOSE_FILE"] == "compose.yml:compose.postgres.yml"
+    assert env["B"] == "x-x/$B"  # B is not set before its own line
+    assert (env["C"], env["D"], env["E"], env["F"], env["G"]) == ("$A", "$A x", "$UNSET ${UNSET:-d}", "$$A", "y")
+
+
+def test_an_app_env_that_builds_its_chain_line_by_line(tmp_path: Path) -> None:
+    text = 'COMPOSE_FILE="compose.yml"\n# the database\nCOMPOSE_FILE="$COMPOSE_FILE:compose.postgres.yml"\n'
+    app = read_app_env(write(tmp_path / "s" / "x.env", text))
+    assert app.compose_files == ("compose.yml", "compose.postgres.yml")
+
+
 def test_parse_env_multiline_quote_crlf_bom_and_last_wins() -> None:
     text = '\ufeffA=1\r\nKEY="line one\nline two"\r\n# c\r\nA=2\r\nB=x\u2028y\n'
     assert parse_env(text) == {"A": "2", "KEY": "line one\nline two", "B": "x\u2028y"}

@@ -301,3 +301,19 @@ def test_format_seconds(seconds: float, text: str) -> None:
 )
 def test_format_bytes(size: int, text: str) -> None:
     assert format_bytes(size) == text
+
+
+def test_compare_reads_an_env_file_that_builds_its_chain_line_by_line(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from ccci_tui.cli import main
+
+    recipe = build_recipe(tmp_path, head_script="oom", memory="32M")
+    env_file = tmp_path / "app.example.org.env"
+    env_file.write_text('TYPE=discourse\nCOMPOSE_FILE="compose.yml"\nCOMPOSE_FILE="$COMPOSE_FILE:compose.lab.yml"\n')
+    code = main(["compare", "--recipe", str(recipe.path), BASE_TAG, "HEAD", "--env-file", str(env_file),
+                 "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["base"], doc["head"]) == (BASE_TAG, "HEAD")
+    # the overlay was merged: its label is on both sides, so it is no difference; the head's changes are
+    assert doc["differences"] and not any("overlay" in d["path"] for d in doc["differences"])
