@@ -23,6 +23,7 @@ from ccci_tui.sources.recording import (
     header_for,
     read_recording,
 )
+from ccci_tui.sources.recording_track import HEARTBEAT_S, KEYFRAME_EVERY
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
 from ccci_tui.sources.target import Target, UsageError, check_stack, compose_chain, manager_source, resolve_target
 from ccci_tui.sources.watch import RECIPE_INTERVAL_S, ServiceWatch
@@ -58,8 +59,8 @@ def open_writer(path: str, args: argparse.Namespace, target: Target, source: Swa
     """A new recording of `target` at `path`; its verdicts start from `expect`'s marker, if any."""
     header = header_for(target, source.label, _host(args), expect)
     try:
-        return RecordingWriter(path, header, keyframe_every=getattr(args, "keyframe_every", 100),
-                               heartbeat_s=getattr(args, "heartbeat", 10.0))
+        return RecordingWriter(path, header, keyframe_every=getattr(args, "keyframe_every", KEYFRAME_EVERY),
+                               heartbeat_s=getattr(args, "heartbeat", HEARTBEAT_S))
     except RecordingError as exc:
         raise UsageError(str(exc)) from exc
 

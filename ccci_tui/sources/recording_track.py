@@ -14,6 +14,7 @@ from ccci_tui.domain.replay import RecordedPolicy
 FORMAT = "ccci-recording"
 VERSION = 1
 KEYFRAME_EVERY = 100
+HEARTBEAT_S = 10.0  # an unchanged read is written at most this often (`record --heartbeat`, the TUI, `wait --record`)
 POLICY_SIDES = ("base", "head")
 _DELTA_OPS = frozenset((codec.SET, codec.NESTED, codec.REMOVED))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -159,8 +160,7 @@ class ServiceWatch:
             raise WatchTimeout(f"gave up after {timeout:g} s: {error} (last verdict before that: "
                                f"{verdict.kind}: {verdict.summary})")
         if verdict.kind in NOT_YET:
-            verdict = Verdict(verdict.kind, f"Timed out after {timeout:g} s: {verdict.summary}", verdict.evidence,
-                              verdict.next_step, verdict.task_id)
+            verdict = replace(verdict, summary=f"Timed out after {timeout:g} s: {verdict.summary}")
         return verdict
 
     # ---- what the watch reports ----------------------------------------------------------------

@@ -24,6 +24,7 @@ from ccci_tui.domain.model import Event, Observation, RecipeState, ServiceState
 from ccci_tui.domain.replay import Header, RecordedPolicy, RerunStep
 from ccci_tui.domain.verdict import Verdict
 from ccci_tui.sources.recording import RecordingError, RecordingWriter, header_for
+from ccci_tui.sources.recording_track import HEARTBEAT_S
 
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ class FeedRecorder:
     """A recording of one stack's service as the TUI sees it; `failure` says why it stopped early."""
 
     def __init__(self, writer: RecordingWriter | None, path: Path | None = None, stack: str = "",
-                 service: str = "", heartbeat_s: float = 10.0) -> None:
+                 service: str = "", heartbeat_s: float = HEARTBEAT_S) -> None:
         self.writer = writer
         self._path = writer.path if writer is not None else Path(path or "")
         self.stack = writer.header.stack if writer is not None else stack
@@ -51,7 +52,7 @@ class FeedRecorder:
         self._verdict: Verdict | None = None
 
     @classmethod
-    def pending(cls, path: str | Path, stack: str, service: str, heartbeat_s: float = 10.0) -> FeedRecorder:
+    def pending(cls, path: str | Path, stack: str, service: str, heartbeat_s: float = HEARTBEAT_S) -> FeedRecorder:
         """A tap that writes nothing until `begin`; raises RecordingError now when `path` cannot be written."""
         path = Path(path)
         parent = path.parent if str(path.parent) else Path(".")
@@ -62,15 +63,6 @@ class FeedRecorder:
         if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
             raise RecordingError(f"{path}: cannot write: permission denied")
         return cls(None, path, stack, service, heartbeat_s)
-
-    @classmethod
-    def open(cls, path: str | Path, target: Any, source_label: str, heartbeat_s: float = 10.0) -> FeedRecorder:
-        """A new recording for `target` (headless.context.Target); raises RecordingError when unwritable."""
-        tap = cls.pending(path, target.stack, target.service, heartbeat_s)
-        tap.begin(tap.prepare(target, source_label))
-        if tap.failure is not None:
-            raise RecordingError(tap.failure)
-        return tap
 
     @property
     def path(self) -> Path:

@@ -41,12 +41,11 @@ async def test_stop_first_rerun_from_the_tui_converges_on_the_head(swarm, recipe
     swarm.wait_for(stack, lambda svc, tasks: any(t["Status"]["State"] == "running" for t in tasks), timeout=60)
 
     source = SwarmSource()
-    target = resolve_target(stack, "app", str(recipe.path))
     recording = tmp_path / "tui.jsonl"
     app = AppOptions(source=source, stack=stack, service="app", cursor_blink=False, write=True,
                      resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path)),
                      rerun=StackRerunner(source, Config(), str(recipe.path)),
-                     record=FeedRecorder.open(recording, target, source.label)).build()
+                     record=FeedRecorder.pending(recording, stack, "app")).build()  # as `--record` makes it
 
     def rows() -> list[str]:
         view = app.main.view
