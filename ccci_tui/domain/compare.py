@@ -18,6 +18,7 @@ START_FIRST_HOST_PORTS = "start-first-host-ports"
 START_FIRST_RESERVATION = "start-first-reservation"
 SINGLE_REPLICA_STOP_FIRST = "single-replica-stop-first"
 ROLLBACK_CONFIG_UNSET = "rollback-config-unset"
+CHAIN_FILE_MISSING = "chain-file-missing"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,18 @@ class Comparison:
     differences: tuple[Difference, ...]
     base_risks: tuple[RiskNote, ...]
     head_risks: tuple[RiskNote, ...]
+    base_missing: tuple[str, ...] = ()  # chain files the base does not have (it uses the rest)
+    head_missing: tuple[str, ...] = ()
+    base_unset: tuple[str, ...] = ()  # variables with no value, shown as ${NAME}
+    head_unset: tuple[str, ...] = ()
+
+    def notes(self) -> tuple[str, ...]:
+        """What the reader must know to read the differences: files missing at a side, unset variables."""
+        out = [f"{', '.join(missing)} missing at {side}: the {side} side uses the files it has"
+               for side, missing in (("base", self.base_missing), ("head", self.head_missing)) if missing]
+        out += [f"unset at {side}: {', '.join(unset)} (shown as ${{NAME}}; docker would substitute \"\")"
+                for side, unset in (("base", self.base_unset), ("head", self.head_unset)) if unset]
+        return tuple(out)
 
     @property
     def new_risks(self) -> tuple[RiskNote, ...]:
@@ -92,6 +105,8 @@ class Comparison:
         """A JSON-able form of the whole comparison."""
         return {
             "base_files": list(self.base_files), "head_files": list(self.head_files),
+            "base_missing": list(self.base_missing), "head_missing": list(self.head_missing),
+            "unset_variables": {"base": list(self.base_unset), "head": list(self.head_unset)},
             "added_services": list(self.added_services),
             "removed_services": list(self.removed_services),
             "differences": [d.to_dict() for d in self.differences],
@@ -106,6 +121,7 @@ class Comparison:
         """Plain text for a terminal or a CI log."""
         lines = [f"compose policy: base {', '.join(self.base_files)} -> head "
                  f"{', '.join(self.head_files)}"]
+        lines += [f"note: {n}" for n in self.notes()]
         if self.added_services or self.removed_services:
             lines.append(f"services added: {', '.join(self.added_services) or '-'}; "
                          f"removed: {', '.join(self.removed_services) or '-'}")
@@ -128,6 +144,7 @@ class Comparison:
         files = (f"base {', '.join(map(_code, self.base_files))}, "
                  f"head {', '.join(map(_code, self.head_files))}")
         out = ["## Compose policy: base vs head", "", f"Files: {files}", ""]
+        out += [*(f"- {_md(n)}" for n in self.notes()), ""] if self.notes() else []
         if self.added_services or self.removed_services:
             out += [f"Services added: {', '.join(map(_md, self.added_services)) or '-'}; "
                     f"removed: {', '.join(map(_md, self.removed_services)) or '-'}", ""]
@@ -305,6 +322,25 @@ def risk_notes(policy: ComposePolicy, side: str = "head") -> tuple[RiskNote, ...
     return tuple(n for s in policy.services.values() for n in service_risks(s, side))
 
 
+def missing_file_risks(policy: ComposePolicy, other: ComposePolicy, side: str) -> tuple[RiskNote, ...]:
+    """A note per service whose deploy policy or healthcheck is set by a chain file `side` lacks."""
+    notes: list[RiskNote] = []
+    other_side = "head" if side == "base" else "base"
+    for name in policy.missing:
+        by_service: dict[str, list[str]] = {}
+        for key in other.keys_in(name):
+            service, _, field = key.partition(".")
+            by_service.setdefault(service, []).append(field)
+        for service, fields in by_service.items():
+            notes.append(RiskNote(
+                CHAIN_FILE_MISSING, service, side,
+                f"{name} is missing at {side}, but at {other_side} it sets {service}'s {', '.join(fields)}: "
+                f"the {side} deploy runs {service} without them, so those differences come from the file, "
+                "not from a change of the recipe's policy.",
+                {"file": name, f"set at {other_side}": ", ".join(fields)}))
+    return tuple(notes)
+
+
 def compare_policies(base: ComposePolicy, head: ComposePolicy) -> Comparison:
     """Field-level differences of services in both policies, services added or removed, risks."""
     diffs: list[Difference] = []
@@ -324,6 +360,8 @@ def compare_policies(base: ComposePolicy, head: ComposePolicy) -> Comparison:
         added_services=tuple(n for n in head.services if n not in base.services),
         removed_services=tuple(n for n in base.services if n not in head.services),
         differences=tuple(diffs),
-        base_risks=risk_notes(base, "base"),
-        head_risks=risk_notes(head, "head"),
+        base_risks=missing_file_risks(base, head, "base") + risk_notes(base, "base"),
+        head_risks=missing_file_risks(head, base, "head") + risk_notes(head, "head"),
+        base_missing=base.missing, head_missing=head.missing,
+        base_unset=base.unset_variables, head_unset=head.unset_variables,
     )

@@ -118,7 +118,17 @@ class ComposePolicy:
 
     services: Mapping[str, ServicePolicy]
     files: tuple[str, ...]
-    unset_variables: tuple[str, ...] = ()  # interpolated as "" like docker, which only warns
+    unset_variables: tuple[str, ...] = ()  # docker interpolates "" and only warns; shown as ${NAME}
+    missing: tuple[str, ...] = ()  # chain files this side does not have (the other side does)
+    # per file (as in `files`), the policy keys it sets: `app.deploy.update_config`, `db.healthcheck`
+    file_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def keys_in(self, name: str) -> tuple[str, ...]:
+        """The policy keys the chain file `name` (labelled `name` or `name@ref`) sets here."""
+        for label, keys in self.file_keys:
+            if label == name or label.startswith(f"{name}@"):
+                return keys
+        return ()
 
 
 def parse_compose_file_chain(value: str | None, separator: str = ":") -> tuple[str, ...]:
@@ -358,8 +368,26 @@ def _services(doc: Mapping[Any, Any], file: str) -> dict[str, ServicePolicy]:
         raise exc.located(file, "") from None
 
 
-def load_policy(files: Sequence[tuple[str, str]], env: Mapping[str, str]) -> ComposePolicy:
-    """Effective policy of a compose chain: (file name, YAML text) pairs in COMPOSE_FILE order.
+_POLICY_KEYS = ("deploy", "healthcheck")
+
+
+def _policy_keys(doc: Mapping[Any, Any]) -> tuple[str, ...]:
+    """The update-relevant keys one file sets: each service's `deploy.*` and `healthcheck`."""
+    keys: list[str] = []
+    for name, raw in _as_mapping(doc.get("services"), "services").items():
+        for key in _POLICY_KEYS:
+            value = raw.get(key) if isinstance(raw, dict) else None
+            if isinstance(value, dict) and key == "deploy":
+                keys += [f"{name}.deploy.{k}" for k in value if value[k] is not None]
+            elif value is not None:
+                keys.append(f"{name}.{key}")
+    return tuple(keys)
+
+
+def load_policy(files: Sequence[tuple[str, str]], env: Mapping[str, str],
+                missing: Sequence[str] = ()) -> ComposePolicy:
+    """Effective policy of a compose chain: (file name, YAML text) pairs in COMPOSE_FILE order;
+    `missing` names chain files this side does not have (recorded, not read).
 
     `env` supplies interpolation (callers include STACK_NAME); its values never reach the result.
     """
@@ -367,9 +395,12 @@ def load_policy(files: Sequence[tuple[str, str]], env: Mapping[str, str]) -> Com
         raise ComposeError("no compose files given")
     unset: set[str] = set()
     merged: dict[Any, Any] = {}
+    file_keys: list[tuple[str, tuple[str, ...]]] = []
     for name, text in files:
         doc = _load_file(name, text, env, unset)
         _services(doc, name)  # validate each file alone so an error names the file that has it
+        file_keys.append((name, _policy_keys(doc)))
         merged = merge_tree(merged, doc, "")
     names = tuple(name for name, _ in files)
-    return ComposePolicy(_services(merged, "+".join(names)), names, tuple(sorted(unset)))
+    return ComposePolicy(_services(merged, "+".join(names)), names, tuple(sorted(unset)), tuple(missing),
+                         tuple(file_keys))

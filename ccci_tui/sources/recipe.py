@@ -191,15 +191,44 @@ class RecipeSource:
             raise RecipeError(f"no file {rel!r} at ref {ref!r} ({sha[:8]}) in {self.path}")
         return res.out
 
-    def policy_at(self, ref: str, chain: Sequence[str], values: Mapping[str, str],
-                  extra: Sequence[tuple[str, str]] = ()) -> tuple[str, ComposePolicy]:
-        """The commit `ref` names and the effective compose policy of `chain` there (files labelled
-        `name@ref`), with `extra` (label, text) overlays after them: how every command loads a side."""
+    def _blob(self, sha: str, rel: str) -> str | None:
+        res = self._run("cat-file", "blob", f"{sha}:{rel}", strip=False)
+        return res.out if res.status == 0 else None
+
+    def policies_at(self, refs: Mapping[str, str], chain: Sequence[str], values: Mapping[str, str],
+                    extra: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+                    ) -> dict[str, tuple[str, ComposePolicy]]:
+        """Per side (e.g. "base", "head"): the commit its ref names and the effective compose policy of
+        `chain` there (files labelled `name@ref`), with that side's `extra` (label, text) overlays after
+        them. How every command loads a side.
+
+        A chain file that only some sides have is left out where it is missing, and that side's policy
+        names it (`missing`): a head that adds an overlay compares with a base that has none. A file no
+        side has, or a side with none of the chain's files, raises RecipeError naming it."""
         from ccci_tui.domain.compose import load_policy  # deferred: the YAML loader only when compared
 
-        sha = self.resolve(ref)
-        files = [(f"{name}@{ref}", self.file_at(sha, name)) for name in chain]
-        return sha, load_policy([*files, *extra], values)
+        shas = {side: self.resolve(ref) for side, ref in refs.items()}
+        texts = {side: {name: self._blob(sha, _repo_relative(name)) for name in chain}
+                 for side, sha in shas.items()}
+        for name in chain:
+            if all(texts[side][name] is None for side in refs):
+                where = " nor ".join(f"{side} {ref!r} ({shas[side][:8]})" if side != ref else
+                                     f"ref {ref!r} ({shas[side][:8]})" for side, ref in refs.items())
+                raise RecipeError(f"no file {_repo_relative(name)!r} at {where} in {self.path}")
+        out: dict[str, tuple[str, ComposePolicy]] = {}
+        for side, ref in refs.items():
+            files = [(f"{name}@{ref}", text) for name, text in texts[side].items() if text is not None]
+            missing = [name for name, text in texts[side].items() if text is None]
+            if not files:
+                raise RecipeError(f"none of the compose files {', '.join(chain)} exist at {ref!r} "
+                                  f"({shas[side][:8]}) in {self.path}")
+            out[side] = shas[side], load_policy([*files, *(extra or {}).get(side, ())], values, missing)
+        return out
+
+    def policy_at(self, ref: str, chain: Sequence[str], values: Mapping[str, str],
+                  extra: Sequence[tuple[str, str]] = ()) -> tuple[str, ComposePolicy]:
+        """One ref's commit and policy (`policies_at` with one side: a missing chain file is an error)."""
+        return self.policies_at({ref: ref}, chain, values, {ref: extra})[ref]
 
     def tags(self) -> tuple[TagInfo, ...]:
         """Tags that lead to a commit, annotated ones peeled, newest version first."""

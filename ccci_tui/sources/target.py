@@ -111,12 +111,9 @@ def upgrade_sides(
                 note = "no release tag before the head to compare it with: the base side is missing"
             else:
                 refs = {"base": base_ref, **refs}
-        found = []
-        for side, ref in refs.items():
-            if side in sides:
-                sha, policy = src.policy_at(ref, chain, values)
-                found.append(RecordedPolicy(side, ref, sha, policy))
-    return tuple(found), note
+        wanted = {side: ref for side, ref in refs.items() if side in sides}
+        loaded = src.policies_at(wanted, chain, values)
+    return tuple(RecordedPolicy(side, wanted[side], *loaded[side]) for side in wanted), note
 
 
 def default_base(recipe: RecipeSource, head_sha: str, stack: str, service: ServiceState | None = None,

@@ -76,14 +76,12 @@ class RecipeComparer:
 
         chain = (MAIN_COMPOSE, *overlays)
         env = {**self.env, "STACK_NAME": self.stack}
-        sides: list[ComposePolicy] = []
         try:
             with RecipeSource(self.path) as src:
-                for ref in (base, head):
-                    sides.append(src.policy_at(ref, chain, env)[1])
+                sides = src.policies_at({"base": base, "head": head}, chain, env)
         except (RecipeError, ComposeError) as exc:
             raise CompareError(str(exc)) from exc
-        return compare_policies(sides[0], sides[1])
+        return compare_policies(sides["base"][1], sides["head"][1])
 
 
 class FixedComparer:

@@ -177,15 +177,18 @@ def make_plan(
         env = {**(dict(app_env.env) if app_env else {}), "STACK_NAME": stack}
         overlay = {side: stamp_overlay(stack, make_stamp(sha, False), service=service, order=order)
                    for side, sha in (("base", base_sha), ("head", head_sha)) if sha}
-        policies = {}
-        for side, ref in (("base", base_ref), ("head", head_ref)):
-            if ref is None:
-                continue
-            # abra takes no overlay: its deploy runs the recipe's own update order
-            extra = [("rerun overlay", overlay[side])] if backend == "stack" else []
-            policies[side] = recipe.policy_at(ref, chain, env, extra)[1]
+        refs = {side: ref for side, ref in (("base", base_ref), ("head", head_ref)) if ref is not None}
+        # abra takes no overlay: its deploy runs the recipe's own update order
+        extra = {side: [("rerun overlay", overlay[side])] for side in refs} if backend == "stack" else {}
+        policies = {side: policy for side, (_, policy) in recipe.policies_at(refs, chain, env, extra).items()}
     except (RecipeError, ComposeError) as exc:
         raise PlanError(str(exc)) from exc
+    # a chain file one side lacks: that side deploys with the files it has
+    chains = {side: tuple(f for f in chain if f not in p.missing) for side, p in policies.items()}
+    missing_notes = tuple(
+        f"{side} {refs[side]} has no {', '.join(p.missing)}: its deploy uses {':'.join(chains[side])}"
+        + (" (abra reads COMPOSE_FILE from the app env and may refuse it)" if backend == "abra" else "")
+        for side, p in policies.items() if p.missing)
     head_policy = policies["head"].services.get(service)
     if head_policy is None:
         raise PlanError(f"the head's compose files define no service {service!r}")
@@ -196,15 +199,15 @@ def make_plan(
     risks = tuple(n.message for n in service_risks(head_policy, "head"))
     workdir = Path(tempfile.gettempdir()) / f"ccci-rerun-{stack}-{os.getpid()}"
     if backend == "stack":
-        steps = _stack_steps(recipe.path, stack, base_sha, head_sha, chain, overlay, workdir, timeout)
+        steps = _stack_steps(recipe.path, stack, base_sha, head_sha, chains, overlay, workdir, timeout)
     else:
         assert app_env is not None
         restore = state.branch or state.head_sha
         steps = _abra_steps(recipe.path, stack, base_sha, head_sha, config, app_env, restore, timeout)
-    warnings: tuple[str, ...] = ()
+    warnings = missing_notes
     if backend == "abra":
-        warnings = (f"backend abra checks the recipe out IN PLACE in {recipe.path} (git checkout -f), "
-                    "then restores the current HEAD",)
+        warnings += (f"backend abra checks the recipe out IN PLACE in {recipe.path} (git checkout -f), "
+                     "then restores the current HEAD",)
     return UpgradePlan(
         stack=stack, service=service, order=order, backend=backend, recipe=recipe.path,
         base_ref=base_ref, base_sha=base_sha, head_ref=head_ref, head_sha=head_sha,
@@ -213,8 +216,9 @@ def make_plan(
     )
 
 
-def _stack_steps(recipe: Path, stack: str, base_sha: str | None, head_sha: str, chain: tuple[str, ...],
-                 overlay: Mapping[str, str], workdir: Path, timeout: float) -> tuple[Step, ...]:
+def _stack_steps(recipe: Path, stack: str, base_sha: str | None, head_sha: str,
+                 chains: Mapping[str, tuple[str, ...]], overlay: Mapping[str, str], workdir: Path,
+                 timeout: float) -> tuple[Step, ...]:
     steps: list[Step] = []
     sides = [("base", base_sha), ("head", head_sha)] if base_sha else [("head", head_sha)]
     for side, sha in sides:
@@ -226,7 +230,7 @@ def _stack_steps(recipe: Path, stack: str, base_sha: str | None, head_sha: str, 
         steps.append(Step(WRITE, f"write the {side} overlay (stamp and update order)", path=ov,
                           content=overlay[side], side=side))
         argv = ["docker", "stack", "deploy", "--detach=true", "--resolve-image", "never"]
-        for name in chain:
+        for name in chains[side]:
             argv += ["-c", str(tree / name)]
         argv += ["-c", str(ov), stack]
         steps.append(Step(DEPLOY, f"deploy {side} {sha[:8]}", tuple(argv), side=side))

@@ -35,6 +35,8 @@ def comparison_renderable(c: Comparison, colours: dict[str, str]) -> Group:
     files.append("   head ", style="bold")
     files.append_text(safe(" + ".join(c.head_files)))
     parts.append(files)
+    for note in c.notes():
+        parts.append(safe(f"note: {note}", f"italic {colours['warning']}"))
     if c.added_services or c.removed_services:
         parts.append(safe(f"services added: {', '.join(c.added_services) or '-'}; "
                           f"removed: {', '.join(c.removed_services) or '-'}"))
