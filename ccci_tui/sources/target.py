@@ -105,15 +105,15 @@ def upgrade_sides(
         head_ref = head or "HEAD"
         refs = {"head": head_ref}
         note = None
-        if "base" in sides:
-            base_ref = base or default_base(src, src.resolve(head_ref), stack, service, version)
-            if base_ref is None:
-                note = "no release tag before the head to compare it with: the base side is missing"
-            else:
-                refs = {"base": base_ref, **refs}
-        wanted = {side: ref for side, ref in refs.items() if side in sides}
-        loaded = src.policies_at(wanted, chain, values)
-    return tuple(RecordedPolicy(side, wanted[side], *loaded[side]) for side in wanted), note
+        # the base even when only the head is wanted: a chain file is missing only where the other side has it
+        base_ref = base or default_base(src, src.resolve(head_ref), stack, service, version)
+        if base_ref is None:
+            note = "no release tag before the head to compare it with: the base side is missing"
+        else:
+            refs = {"base": base_ref, **refs}
+        loaded = src.policies_at(refs, chain, values)
+    return (tuple(RecordedPolicy(side, ref, *loaded[side]) for side, ref in refs.items() if side in sides),
+            note if "base" in sides else None)
 
 
 def default_base(recipe: RecipeSource, head_sha: str, stack: str, service: ServiceState | None = None,

@@ -259,6 +259,9 @@ class ServiceWatch:
         if note:
             self.note(f"compose policy: {note}")
         for side in found:
+            if side.policy.missing:
+                self.note(f"compose policy: {side.side} {side.ref} has no {', '.join(side.policy.missing)}: "
+                          "that side uses the files it has")
             with self._lock:
                 self.writer.policy(side.side, side.ref, side.commit, side.policy)
 
