@@ -38,6 +38,7 @@ from ccci_tui.domain.verdict import Evidence, Expectation, Verdict
 # needs (monitor + start time), plus a fixed allowance for image pulls and scheduling.
 _STUCK_FACTOR = 3.0
 _STUCK_ALLOWANCE_S = 60.0
+APP_SERVICE = "app"  # the service abra's chaos deploy stamps (DESIGN.md, vocabulary: stamp)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,19 @@ class _Ctx:
     tasks: tuple[TaskState, ...]
     now: datetime
     attempted: SpecSummary | None
+    stamped: bool  # the stamp rules apply: see `carries_stamp`
+
+
+def carries_stamp(svc: ServiceState, stamp: Stamp) -> bool:
+    """Whether the wrong-commit rule applies to `svc`: abra stamps only the stack's `app` service, so
+    another service without the chaos-version label has nothing to check (a wrong or malformed stamp
+    on it is still checked)."""
+    return svc.name.removeprefix(f"{svc.stack}_") == APP_SERVICE or stamp.raw is not None
+
+
+def _no_stamp_note(ctx: _Ctx) -> str:
+    return (f"{ctx.svc.name} carries no chaos-version stamp: abra stamps the {APP_SERVICE} service only, "
+            f"so the stack's version is checked on {ctx.stack}_{APP_SERVICE}")
 
 
 def _short(sha: str | None) -> str:
@@ -85,13 +99,14 @@ def _policy(p: UpdatePolicy | None) -> str:
 
 def _evidence(ctx: _Ctx) -> list[Evidence]:
     svc, lines = ctx.svc, []
-    lines.append(_stamp_line(ctx, "Spec", ctx.stamp))
+    lines.append(_stamp_line(ctx, "Spec", ctx.stamp) if ctx.stamped else Evidence(v.SRC_LABEL, _no_stamp_note(ctx)))
     version = svc.spec.label(version_key(ctx.stack))
     if version:
         lines.append(Evidence(v.SRC_LABEL, f"Spec version label {version}"))
     if svc.previous_spec is not None:
         prev = parse_stamp(svc.previous_spec.label(stamp_key(ctx.stack)))
-        lines.append(_stamp_line(ctx, "PreviousSpec", prev))
+        if ctx.stamped or prev.raw is not None:
+            lines.append(_stamp_line(ctx, "PreviousSpec", prev))
     elif svc.update_status is not None and svc.update_status.state == ROLLBACK_COMPLETED:
         lines.append(Evidence(v.SRC_SPEC, "PreviousSpec is gone: an automatic rollback erases it"))
     if ctx.attempted is not None and ctx.attempted.template_fp != svc.spec.template_fp:
@@ -161,7 +176,7 @@ def _rollback(ctx: _Ctx) -> Verdict:
             extra.append(Evidence(v.SRC_TASK, f"{len(others)} task(s) ran a spec the service no longer has: "
                                   "the attempted update, erased by the rollback"))
         intent = parse_stamp(ctx.expect.intent) if ctx.expect.intent else None
-        if intent is not None and intent.ok and ctx.expected and intent.matches(ctx.expected):
+        if ctx.stamped and intent is not None and intent.ok and ctx.expected and intent.matches(ctx.expected):
             extra.append(Evidence(v.SRC_APP_ENV, "the app env says the head was deployed; the service says otherwise"))
     if task is None:
         summary = "Swarm rolled the upgrade back; the failed task is no longer in the task history"
@@ -197,7 +212,7 @@ def _stuck_budget(spec: SpecSummary) -> float:
 
 def _wrong_commit(ctx: _Ctx) -> Verdict | None:
     """checkout-drift or stamp-mismatch when the deployed (or attempted) stamp is not the expected head."""
-    if not ctx.expected or ctx.stamp.matches(ctx.expected):
+    if not ctx.stamped or not ctx.expected or ctx.stamp.matches(ctx.expected):
         return None
     if ctx.recipe is not None and not parse_stamp(ctx.recipe.head_sha[:8]).matches(ctx.expected):
         summary = (f"The recipe checkout is at {_short(ctx.recipe.head_sha)}, not the expected head "
@@ -255,7 +270,9 @@ def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
                          "Read the task logs (docker service logs).", task=t)
         return _make(ctx, v.IN_PROGRESS, "The deployed spec is right but its tasks are not running yet",
                      "Wait for the tasks to start (ccci-tui wait).")
-    if ctx.expected:
+    if not ctx.stamped:
+        stamp_note = f"{ctx.svc.name} carries no stamp (abra stamps {ctx.stack}_{APP_SERVICE})"
+    elif ctx.expected:
         stamp_note = f"stamp {ctx.stamp} matches the expected head"
     else:
         why = ctx.expect.head_missing
@@ -266,8 +283,12 @@ def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
         return _make(ctx, v.NO_ROLLING_UPDATE,
                      "The redeploy changed no task (labels, replicas or config only), so there was no rolling "
                      f"update; {stamp_note} and {running}", "Nothing to do.")
-    return _make(ctx, v.CONVERGED, f"Converged: {stamp_note} and {running}",
-                 "Nothing to do." if ctx.expected else "Pass --expect-head or --recipe to check the stamp.")
+    if not ctx.stamped:
+        done = (f"Nothing to do for this service; check the stack's version on its {APP_SERVICE} service: "
+                f"ccci-tui diagnose {ctx.stack}.")
+    else:
+        done = "Nothing to do." if ctx.expected else "Pass --expect-head or --recipe to check the stamp."
+    return _make(ctx, v.CONVERGED, f"Converged: {stamp_note} and {running}", done)
 
 
 def diagnose(
@@ -287,10 +308,12 @@ def diagnose(
     if not expected and recipe is not None:
         expected, expected_from = recipe.head_sha, f"recipe HEAD in {recipe.path}"
     attempted = timeline.attempted_spec if timeline is not None else None
+    stamp = parse_stamp(svc.spec.label(stamp_key(svc.stack)))
     ctx = _Ctx(
-        svc=svc, stack=svc.stack, stamp=parse_stamp(svc.spec.label(stamp_key(svc.stack))),
+        svc=svc, stack=svc.stack, stamp=stamp,
         expected=expected, expected_from=expected_from, recipe=recipe, expect=expect, timeline=timeline,
         tasks=mark_attempted(obs, attempted).tasks, now=expect.now or obs.at, attempted=attempted,
+        stamped=carries_stamp(svc, stamp),
     )
     return _by_status(ctx)
 
