@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 DIRTY_SUFFIX = "+U"
@@ -23,6 +24,16 @@ def chaos_key(stack: str) -> str:
 def version_key(stack: str) -> str:
     """Label key carrying the recipe version from the compose file."""
     return f"coop-cloud.{stack}.version"
+
+
+def version_keys(stack: str) -> tuple[str, str]:
+    """The version label as recipes write it now, then the older `….app.version` form."""
+    return version_key(stack), f"coop-cloud.{stack}.app.version"
+
+
+def version_label(labels: Mapping[str, str], stack: str) -> str | None:
+    """The recipe version a service's labels carry, in either form (the current one first)."""
+    return next((labels[k] for k in version_keys(stack) if labels.get(k)), None)
 
 
 @dataclass(frozen=True)

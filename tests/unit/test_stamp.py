@@ -61,3 +61,13 @@ def test_parse_never_raises(raw):
 def test_round_trip(sha, dirty):
     stamp = parse_stamp(make_stamp(sha, dirty))
     assert stamp.ok and stamp.dirty is dirty and stamp.matches(sha)
+
+
+def test_version_label_in_both_forms():
+    from ccci_tui.domain.stamp import version_label
+
+    assert version_label({"coop-cloud.s.version": "1.2.0+3"}, "s") == "1.2.0+3"
+    assert version_label({"coop-cloud.s.app.version": "0.1.0+2"}, "s") == "0.1.0+2"  # go-ssb-room's form
+    both = {"coop-cloud.s.version": "2.0.0+1", "coop-cloud.s.app.version": "1.0.0+1"}
+    assert version_label(both, "s") == "2.0.0+1"
+    assert version_label({"coop-cloud.other.version": "1"}, "s") is None

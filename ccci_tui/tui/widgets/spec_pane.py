@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ccci_tui.domain.model import ROLLBACK_COMPLETED, ROLLBACK_STARTED, SpecSummary, same_spec
-from ccci_tui.domain.stamp import version_key
+from ccci_tui.domain.stamp import version_label
 from ccci_tui.domain.timeline import SPEC
 from ccci_tui.tui.format import fmt_bytes, policy_lines, safe, spec_stamp
 from ccci_tui.tui.view import View
@@ -19,7 +19,7 @@ Getter = Callable[[SpecSummary, str], str]
 
 ROWS: tuple[tuple[str, Getter], ...] = (
     ("stamp", lambda s, stack: spec_stamp(s, stack) or "(none)"),
-    ("version", lambda s, stack: s.label(version_key(stack)) or "(none)"),
+    ("version", lambda s, stack: version_label(s.labels, stack) or "(none)"),
     ("image", lambda s, stack: s.image or "?"),
     ("template", lambda s, stack: s.template_fp or "?"),
     ("update", lambda s, stack: policy_lines(s.update_config)),
