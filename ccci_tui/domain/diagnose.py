@@ -30,7 +30,7 @@ from ccci_tui.domain.model import (
     UpdatePolicy,
     mark_attempted,
 )
-from ccci_tui.domain.stamp import Stamp, parse_stamp, stamp_key, version_key
+from ccci_tui.domain.stamp import Stamp, parse_stamp, stamp_key, version_label
 from ccci_tui.domain.timeline import Timeline
 from ccci_tui.domain.verdict import Evidence, Expectation, Verdict
 
@@ -100,7 +100,7 @@ def _policy(p: UpdatePolicy | None) -> str:
 def _evidence(ctx: _Ctx) -> list[Evidence]:
     svc, lines = ctx.svc, []
     lines.append(_stamp_line(ctx, "Spec", ctx.stamp) if ctx.stamped else Evidence(v.SRC_LABEL, _no_stamp_note(ctx)))
-    version = svc.spec.label(version_key(ctx.stack))
+    version = version_label(svc.spec.labels, ctx.stack)
     if version:
         lines.append(Evidence(v.SRC_LABEL, f"Spec version label {version}"))
     if svc.previous_spec is not None:
