@@ -14,6 +14,7 @@ from ccci_tui.domain.compose_syntax import (
     _join,
     _load_file,
     interpolate,  # noqa: F401 - part of this module's interface (tests, callers)
+    naming_unset,
     parse_bytes,
     parse_duration,
 )
@@ -207,6 +208,18 @@ def _float(value: Any) -> float:
     return number
 
 
+_BOOLEANS = {"y": True, "yes": True, "true": True, "on": True, "n": False, "no": False, "false": False, "off": False}
+
+
+def _bool(value: Any) -> bool:
+    """A YAML boolean, or a string docker casts to one after interpolation (`${HC_OFF:-true}`)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[value.strip().lower()]
+    raise ComposeError(f"{value!r} is not a boolean (true or false)")
+
+
 def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         if value not in choices:
@@ -222,7 +235,7 @@ def _get(raw: Mapping[Any, Any], key: str, path: str, convert: Callable[[Any], T
     try:
         return convert(raw[key])
     except ComposeError as exc:
-        raise exc.located("", _join(path, key)) from None
+        raise naming_unset(exc, raw[key]).located("", _join(path, key)) from None
 
 
 def _field(
@@ -271,7 +284,7 @@ def _healthcheck(raw: Any, path: str) -> Healthcheck | None:
         timeout_s=_field(m, "timeout", path, 30.0, parse_duration),
         retries=_field(m, "retries", path, 3, _int),
         start_period_s=_field(m, "start_period", path, 0.0, parse_duration),
-        disabled=m.get("disable") is True or test.value[:1] == ("NONE",),
+        disabled=_get(m, "disable", path, _bool) is True or test.value[:1] == ("NONE",),
     )
 
 
@@ -319,7 +332,7 @@ def _ports(raw: Any, path: str) -> tuple[Port, ...]:
         try:
             ports.extend(_port_entry(item))
         except ComposeError as exc:
-            raise exc.located("", f"{path}[{i}]") from None
+            raise naming_unset(exc, item).located("", f"{path}[{i}]") from None
     return tuple(ports)
 
 
@@ -355,6 +368,8 @@ def _service(name: str, raw: dict[Any, Any]) -> ServicePolicy:
         ports=_ports(raw.get("ports"), f"{path}.ports"),
         replicas=None if mode.startswith("global") else (1 if replicas is None else replicas),
         mode=mode,
+        # `env_file` is not read: docker reads those files from beside the compose file at deploy
+        # time, and they are the operator's, not the recipe's; their keys are not in env_keys.
         env_keys=tuple(sorted(str(k) for k in _as_mapping(raw.get("environment"), epath))),
         update_config_set=deploy.get("update_config") is not None,
     )

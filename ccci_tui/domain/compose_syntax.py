@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-# docker/cli interpolates only these top-level sections; `x-` extensions stay literal.
+# Only these top-level sections are interpolated; `x-` extensions stay literal. That was docker/cli's
+# rule; docker CLI 28 interpolates top-level `x-` sections too (`${X:?msg}` there fails its deploy).
 _INTERPOLATED = ("services", "networks", "volumes", "secrets", "configs")
 _MAX_NS = 2**63 - 1  # Go's time.Duration and go-units both stop at int64
 _BARE_SECONDS = "a bare number, read as seconds; docker stack deploy wants a unit such as 5s"
@@ -84,10 +85,27 @@ _TEMPLATE = re.compile(
 )
 
 
+class Unresolved(str):
+    """Interpolated text that still holds `${NAME}` for variables with no value (`names`)."""
+
+    names: frozenset[str]
+
+    def __new__(cls, text: str, names: frozenset[str]) -> Unresolved:
+        self = super().__new__(cls, text)
+        self.names = names
+        return self
+
+
 def interpolate(text: str, env: Mapping[str, str], unset: set[str] | None = None) -> str:
-    """Substitute `${VAR}`, `$VAR`, `${VAR:-d}`, `${VAR-d}`, `${VAR:?e}`, `${VAR?e}`, `$$`."""
-    # As docker/cli's template package: an unset plain variable becomes "" (docker warns; we
-    # collect it in `unset`) and a default is taken literally, never interpolated again.
+    """Substitute `${VAR}`, `$VAR`, `${VAR:-d}`, `${VAR-d}`, `${VAR:?e}`, `${VAR?e}`, `$$`.
+
+    A variable with no value stays as `${NAME}` (also when written `$NAME`), is added to `unset`,
+    and the result is an `Unresolved` naming it: docker substitutes "" and warns, which would show
+    a label as ``Host(``)`` where the recipe says ``Host(`${DOMAIN}`)``.
+    """
+    # As docker/cli's template package otherwise: a default is taken literally, never
+    # interpolated again, and `:` makes an empty value count as missing.
+    missing_names: set[str] = set()
 
     def substitute(m: re.Match[str]) -> str:
         if m.group("escaped"):
@@ -100,12 +118,38 @@ def interpolate(text: str, env: Mapping[str, str], unset: set[str] | None = None
         if op in (":-", "-"):
             return arg if missing else str(value)
         if op in (":?", "?") and missing:
-            raise ComposeError(f"required variable {name} is missing a value: {arg}")
-        if value is None and unset is not None:
-            unset.add(name)
-        return value or ""
+            raise ComposeError(f"required variable {name} is missing a value" + (f": {arg}" if arg else ""))
+        if value is None:
+            missing_names.add(name)
+            return f"${{{name}}}"
+        return value
 
-    return _TEMPLATE.sub(substitute, text)
+    out = _TEMPLATE.sub(substitute, text)
+    if not missing_names:
+        return out
+    if unset is not None:
+        unset.update(missing_names)
+    return Unresolved(out, frozenset(missing_names))
+
+
+def unset_in(value: object) -> frozenset[str]:
+    """The unset variables an interpolated value (text, or a list or mapping of it) still holds."""
+    if isinstance(value, Unresolved):
+        return value.names
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return frozenset().union(*map(unset_in, value))
+    return frozenset()
+
+
+def naming_unset(exc: ComposeError, value: object) -> ComposeError:
+    """`exc` about `value`, saying which unset variables it holds as `${NAME}` (if any)."""
+    names = sorted(unset_in(value))
+    if not names:
+        return exc
+    verb = "is" if len(names) == 1 else "are"
+    return ComposeError(f"{exc.problem} ({', '.join(names)} {verb} unset)", exc.file, exc.path)
 
 
 def _join(path: str, key: object) -> str:
@@ -129,7 +173,8 @@ def _as_mapping(value: Any, what: str) -> dict[Any, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ComposeError(f"expected a mapping, got {type(value).__name__}", path=what)
+        kind = "str" if isinstance(value, str) else type(value).__name__
+        raise naming_unset(ComposeError(f"expected a mapping, got {kind}", path=what), value)
     return value
 
 

@@ -156,7 +156,7 @@ ENV = {"STACK_NAME": "st", "EMPTY": "", "IMAGE": "x/y:1"}
         ("${UNSET-dflt}", "dflt"), ("${EMPTY-dflt}", ""), ("${EMPTY?boom}", ""),
         ("$$HOSTNAME", "$HOSTNAME"), ("$${STACK_NAME}", "${STACK_NAME}"), ("cost $$5", "cost $5"),
         ("${UNSET:-$$}", "$$"),  # docker takes a default literally
-        ("${UNSET}", ""), ("no dollars", "no dollars"),
+        ("${UNSET}", "${UNSET}"), ("$UNSET", "${UNSET}"), ("no dollars", "no dollars"),
     ],
 )
 def test_interpolate(text: str, out: str) -> None:
@@ -183,7 +183,7 @@ def test_interpolate_rejects_invalid_templates(text: str) -> None:
 
 def test_interpolate_collects_unset_variables() -> None:
     unset: set[str] = set()
-    assert interpolate("$A-${B}-${C:-c}-$STACK_NAME", ENV, unset) == "--c-st"
+    assert interpolate("$A-${B}-${C:-c}-$STACK_NAME", ENV, unset) == "${A}-${B}-c-st"
     assert unset == {"A", "B"}
 
 
@@ -328,7 +328,7 @@ def test_recipe_chain_env_overrides_image_and_reports_unset() -> None:
     assert policy.services["app"].image == "other:2"
     assert policy.unset_variables == ()
     policy = load_policy([("compose.yml", "services:\n  app:\n    image: $NOPE\n")], {})
-    assert policy.unset_variables == ("NOPE",) and policy.services["app"].image == ""
+    assert policy.unset_variables == ("NOPE",) and policy.services["app"].image == "${NOPE}"
 
 
 def test_recipe_repo_at_base_tag_and_head(tmp_path: Path) -> None:
