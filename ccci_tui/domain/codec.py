@@ -23,6 +23,8 @@ from ccci_tui.domain.compose import (
 )
 from ccci_tui.domain.model import (
     Event,
+    NodeContext,
+    NodeTask,
     Observation,
     RecipeState,
     ServiceState,
@@ -79,7 +81,9 @@ _SPECIAL: dict[type, dict[str, _Kind]] = {
     UpdatePolicy: {},
     SpecSummary: {"update_config": UpdatePolicy, "rollback_config": UpdatePolicy},
     UpdateStatus: {"started_at": _TIME, "completed_at": _TIME},
-    TaskState: {"created_at": _TIME, "updated_at": _TIME},
+    TaskState: {"created_at": _TIME, "updated_at": _TIME, "memory_at": _TIME},
+    NodeTask: {},
+    NodeContext: {"tasks": ("tuple", NodeTask), "at": _TIME},
     ServiceState: {
         "spec": SpecSummary, "previous_spec": SpecSummary, "update_status": UpdateStatus,
         "created_at": _TIME, "updated_at": _TIME,
@@ -246,6 +250,8 @@ def encode_observation(obs: Observation) -> Tree:
     }
     if obs.error is not None:
         tree["error"] = obs.error
+    if obs.nodes:
+        tree["nodes"] = {n.id: encode(n) for n in obs.nodes}
     return tree
 
 
@@ -270,8 +276,11 @@ def decode_observation(tree: Any, at: datetime) -> Observation:
         ordered = tuple(decode_task(tasks[i]) for i in tree["order"])
     except KeyError as exc:
         raise CodecError(f"Observation: task order names an unknown task {exc}") from exc
+    nodes = tree.get("nodes") or {}
+    if not isinstance(nodes, dict):
+        raise CodecError("Observation: nodes must be an object")
     return Observation(at=at, service=decode_service(tree.get("service")), tasks=ordered,
-                       error=tree.get("error"))
+                       error=tree.get("error"), nodes=tuple(decode(NodeContext, n) for n in nodes.values()))
 
 
 # ---- deltas --------------------------------------------------------------------------------

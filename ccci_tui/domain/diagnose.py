@@ -11,6 +11,7 @@ from datetime import datetime
 
 from ccci_tui.domain import failure as fl
 from ccci_tui.domain import verdict as v
+from ccci_tui.domain.memory import memory_facts, node_facts
 from ccci_tui.domain.model import (
     ACTIVE_STATES,
     COMPLETED,
@@ -18,10 +19,12 @@ from ccci_tui.domain.model import (
     ROLE_ATTEMPTED,
     ROLE_CURRENT,
     ROLE_OTHER,
+    ROLE_PREVIOUS,
     ROLLBACK_COMPLETED,
     ROLLBACK_PAUSED,
     ROLLBACK_STARTED,
     UPDATING,
+    NodeContext,
     Observation,
     RecipeState,
     ServiceState,
@@ -55,6 +58,7 @@ class _Ctx:
     now: datetime
     attempted: SpecSummary | None
     stamped: bool  # the stamp rules apply: see `carries_stamp`
+    nodes: tuple[NodeContext, ...] = ()
 
 
 def carries_stamp(svc: ServiceState, stamp: Stamp) -> bool:
@@ -143,11 +147,33 @@ def _task_line(t: TaskState) -> Evidence:
     return Evidence(v.SRC_TASK, ", ".join(bits))
 
 
+def _memory_lines(ctx: _Ctx, task: TaskState) -> list[Evidence]:
+    """For a task that died of memory or waits for it: its memory facts, and its node's (or, for a task no
+    node could take, every node's) memory with what the tasks there limit, reserve and use."""
+    starved = bool(task.err and fl.NO_NODE in task.err and not task.terminal)
+    oom = fl.oom_seen(task, ctx.timeline)
+    if not (oom or task.exit_code == 137 or starved):
+        return []
+    ran = {ROLE_ATTEMPTED: ctx.attempted, ROLE_CURRENT: ctx.svc.spec, ROLE_PREVIOUS: ctx.svc.previous_spec}
+    spec = ran.get(task.role)
+    # the OOM event counts as the flag, and the limit of the spec the task ran where the task has none
+    task = replace(task, oom_killed=True if oom else task.oom_killed,
+                   memory_limit=task.memory_limit or (spec.memory_limit if spec is not None else None))
+    lines = [Evidence(v.SRC_TASK, f"memory: {fact}") for fact in memory_facts(task, ctx.now)]
+    nodes = ctx.nodes if starved else tuple(n for n in ctx.nodes if n.id == task.node_id)
+    watched = tuple(t.id for t in ctx.tasks)
+    lines += [Evidence(v.SRC_NODE, fact.strip()) for n in nodes for fact in node_facts(n, watched)]
+    if not nodes and task.node_id:
+        lines.append(Evidence(v.SRC_NODE, f"node {task.node_id[:12]}: its memory was not read"))
+    return lines
+
+
 def _make(ctx: _Ctx, kind: str, summary: str, next_step: str, extra: list[Evidence] | None = None,
           task: TaskState | None = None) -> Verdict:
     evidence = [*(extra or []), *_evidence(ctx)]
     if task is not None:
         evidence.insert(0, _task_line(task))
+        evidence[1:1] = _memory_lines(ctx, task)
     return Verdict(kind, summary, tuple(evidence), next_step, task.id if task else None)
 
 
@@ -313,7 +339,7 @@ def diagnose(
         svc=svc, stack=svc.stack, stamp=stamp,
         expected=expected, expected_from=expected_from, recipe=recipe, expect=expect, timeline=timeline,
         tasks=mark_attempted(obs, attempted).tasks, now=expect.now or obs.at, attempted=attempted,
-        stamped=carries_stamp(svc, stamp),
+        stamped=carries_stamp(svc, stamp), nodes=obs.nodes,
     )
     return _by_status(ctx)
 

@@ -45,6 +45,11 @@ def _events_for(timeline: Timeline | None, task_id: str) -> set[str]:
     return {e.state or "" for e in timeline.entries if e.kind == EVENT and e.task_id == task_id}
 
 
+def oom_seen(task: TaskState, timeline: Timeline | None) -> bool:
+    """The task was OOM-killed: its container's flag, or the engine's `oom` event for it."""
+    return task.oom_killed is True or "oom" in _events_for(timeline, task.id)
+
+
 def _ran_at(timeline: Timeline | None, task_id: str) -> datetime | None:
     if timeline is None:
         return None
@@ -72,7 +77,7 @@ def explain(task: TaskState, timeline: Timeline | None, healthcheck: bool) -> Fa
     ran_for = (task.updated_at - ran).total_seconds() if ran and task.updated_at else None
     if task.err and NO_NODE in task.err:
         cause, phrase = "unschedulable", f"could not be scheduled ({task.err})"
-    elif task.oom_killed or "oom" in events:
+    elif oom_seen(task, timeline):
         cause, phrase = "oom", "was OOM-killed"
     elif "health_status: unhealthy" in events or (
         healthcheck and task.terminal and ran is None and code in (None, 0) and task.state != "rejected"

@@ -9,6 +9,7 @@ same verdict whichever of them is looking, and the rule for when a verdict may b
 from __future__ import annotations
 
 from ccci_tui.domain.diagnose import diagnose
+from ccci_tui.domain.memory import MemorySeries, Samples
 from ccci_tui.domain.model import Event, Observation, RecipeState
 from ccci_tui.domain.replay import EVENT, OBSERVATION, RECIPE, VERDICT, Record, Recording, expectation
 from ccci_tui.domain.timeline import Entry, Timeline, TimelineBuilder
@@ -45,11 +46,18 @@ class Fold:
     def __init__(self, maxlen: int = ENTRIES_KEPT) -> None:
         self._builder = TimelineBuilder(maxlen=maxlen)
         self.latest: Observation | None = None
+        self.memory = MemorySeries()
 
     def observation(self, obs: Observation) -> list[Entry]:
         """Take a read in; returns the timeline entries it added."""
         self.latest = obs
+        self.memory.add(obs)
         return self._builder.add_observation(obs)
+
+    def memory_series(self) -> dict[str, Samples]:
+        """Each task of the latest read with its memory samples so far (for the task detail's sparkline)."""
+        tasks = self.latest.tasks if self.latest is not None else ()
+        return {t.id: found for t in tasks if (found := self.memory.of(t.id))}
 
     def event(self, ev: Event) -> list[Entry]:
         """Take an engine event in; returns the timeline entries it added (none for a repeat)."""

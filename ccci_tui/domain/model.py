@@ -127,8 +127,11 @@ class TaskState:
     spec_fp: str = ""
     role: str = ROLE_OTHER
     oom_killed: bool | None = None  # None: container not on this node or gone
-    memory_bytes: int | None = None  # in use (usage minus inactive file) when last read
+    memory_bytes: int | None = None  # in use (usage minus inactive file) at `memory_at`
     memory_limit: int | None = None
+    memory_peak: int | None = None  # the cgroup's high-water mark (v1 max_usage) at `memory_at`
+    memory_at: datetime | None = None  # when the memory was sampled
+    memory_cgroup: str = ""  # "v1" or "v2" (v2: the engine reports no peak)
 
     @property
     def terminal(self) -> bool:
@@ -155,6 +158,43 @@ class ServiceState:
 
 
 @dataclass(frozen=True)
+class NodeTask:
+    """A task a node runs (desired running), with its memory limit, reservation and use when read."""
+
+    task_id: str
+    service: str
+    state: str
+    memory_limit: int | None = None
+    memory_reservation: int | None = None
+    memory_bytes: int | None = None  # in use, when the engine on that node was read
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """A node's memory and what its tasks limit, reserve and use, read at `at` (node inspect + tasks)."""
+
+    id: str
+    hostname: str
+    memory_bytes: int | None  # Description.Resources.MemoryBytes: what the scheduler places against
+    tasks: tuple[NodeTask, ...] = ()
+    at: datetime | None = None
+    usage_read: bool = False  # whether this engine could read the tasks' use (only on its own node)
+
+    @property
+    def reserved(self) -> int:
+        return sum(t.memory_reservation or 0 for t in self.tasks)
+
+    @property
+    def limited(self) -> int:
+        return sum(t.memory_limit or 0 for t in self.tasks)
+
+    @property
+    def in_use(self) -> int | None:
+        known = [t.memory_bytes for t in self.tasks if t.memory_bytes is not None]
+        return sum(known) if self.usage_read else None
+
+
+@dataclass(frozen=True)
 class Observation:
     """Service and tasks read together at `at`; `service` None means the service is gone."""
 
@@ -162,6 +202,10 @@ class Observation:
     service: ServiceState | None
     tasks: tuple[TaskState, ...] = ()
     error: str | None = None  # set when the read failed; the rest is then the last good state
+    nodes: tuple[NodeContext, ...] = ()  # the nodes of tasks whose memory matters, when read
+
+    def node(self, node_id: str) -> NodeContext | None:
+        return next((n for n in self.nodes if n.id == node_id), None)
 
     def task(self, task_id: str) -> TaskState | None:
         for t in self.tasks:

@@ -42,6 +42,7 @@ SRC_GIT = "git"
 SRC_APP_ENV = "app env"
 SRC_SPEC = "spec"
 SRC_TIMELINE = "timeline"
+SRC_NODE = "node"
 
 
 @dataclass(frozen=True)

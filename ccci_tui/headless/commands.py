@@ -13,7 +13,7 @@ from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import Observation, ServiceState
 from ccci_tui.domain.times import parse_engine_time
 from ccci_tui.domain.verdict import Expectation, anchored, anchored_to
-from ccci_tui.headless.render import emit, emit_comparison
+from ccci_tui.headless.render import emit, emit_comparison, tasks_json
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
 from ccci_tui.sources.target import (
     Target,
@@ -56,7 +56,10 @@ def run_diagnose(args: argparse.Namespace) -> int:
     except SwarmError as exc:
         raise UsageError(str(exc)) from exc
     verdict = diagnose(obs, target.recipe, target.expect)
-    emit(verdict, args.format, _context(target, source), target.notes)
+    context = _context(target, source)
+    if args.format == "json":
+        context["tasks"] = tasks_json(obs)
+    emit(verdict, args.format, context, target.notes)
     return verdict.exit_code
 
 

@@ -13,6 +13,7 @@ from ccci_tui.domain.report import clean, verdict_markdown, verdict_text
 from ccci_tui.domain.verdict import Verdict
 
 if TYPE_CHECKING:
+    from ccci_tui.domain.model import Observation
     from ccci_tui.domain.replay import RecordedPolicy
 
 SCHEMA_VERSION = 1
@@ -29,6 +30,16 @@ def verdict_json(verdict: Verdict, context: dict[str, Any]) -> str:
     doc = {"schema": "ccci-tui/verdict", "version": SCHEMA_VERSION, "tool_version": __version__, **context}
     doc["verdict"] = verdict.to_dict()
     return json.dumps(_redacted(doc), indent=2, sort_keys=False)
+
+
+def tasks_json(obs: Observation) -> list[dict[str, Any]]:
+    """Every task of a read for the verdict document: state, exit, OOM flag, node and memory facts."""
+    from ccci_tui.domain.memory import memory_dict
+
+    return [{
+        "id": t.id, "slot": t.slot, "node": t.node_id, "state": t.state, "desired": t.desired,
+        "exit_code": t.exit_code, "oom_killed": t.oom_killed, "error": t.err, "memory": memory_dict(t, obs.at),
+    } for t in obs.tasks]
 
 
 def _redacted(value: Any) -> Any:

@@ -12,6 +12,7 @@ from ccci_tui.domain.model import (
     ROLE_PREVIOUS,
     TERMINAL_TASK_STATES,
     Event,
+    NodeTask,
     ServiceState,
     SpecSummary,
     TaskState,
@@ -171,10 +172,41 @@ def event(raw: Mapping[str, Any]) -> Event | None:
 
 def memory_in_use(stats: Mapping[str, Any]) -> int | None:
     """Memory in use as `docker stats` shows it: usage minus inactive file (cgroup v1 or v2)."""
+    return memory_sample(stats)[0]
+
+
+def memory_sample(stats: Mapping[str, Any]) -> tuple[int | None, int | None, str]:
+    """(in use, peak, cgroup) from a one-shot stats answer. The peak is cgroup v1's `max_usage` (usage,
+    page cache included, at its highest since the container started); on cgroup v2 the engine reports
+    none. The cgroup is "v1" or "v2" by the keys the engine's memory stats carry ("" when none)."""
     mem = _dict(stats.get("memory_stats"))
+    detail = _dict(mem.get("stats"))
+    v1 = "max_usage" in mem or "total_inactive_file" in detail or "hierarchical_memory_limit" in detail
+    cgroup = "v1" if v1 else "v2" if detail else ""
+    peak = mem.get("max_usage")
     usage = mem.get("usage")
     if not isinstance(usage, int):
-        return None
-    detail = _dict(mem.get("stats"))
+        return None, None, cgroup
     inactive = detail.get("total_inactive_file", detail.get("inactive_file", 0))
-    return max(0, usage - int(inactive or 0))
+    return max(0, usage - int(inactive or 0)), peak if isinstance(peak, int) and peak > 0 else None, cgroup
+
+
+def node_task(raw: Mapping[str, Any], service_names: Mapping[str, str]) -> NodeTask:
+    """A `GET /tasks?filters={"node":…}` item as node context: its service, state, memory limit and reservation."""
+    resources = _dict(_dict(_dict(raw.get("Spec")).get("Resources")))
+    sid = str(raw.get("ServiceID", ""))
+    return NodeTask(
+        task_id=str(raw.get("ID", "")),
+        service=service_names.get(sid, sid[:12]),
+        state=str(_dict(raw.get("Status")).get("State", "")),
+        memory_limit=_dict(resources.get("Limits")).get("MemoryBytes") or None,
+        memory_reservation=_dict(resources.get("Reservations")).get("MemoryBytes") or None,
+    )
+
+
+def node_identity(raw: Mapping[str, Any]) -> tuple[str, str, int | None]:
+    """(id, hostname, memory bytes) from `GET /nodes/{id}`."""
+    desc = _dict(raw.get("Description"))
+    memory = _dict(desc.get("Resources")).get("MemoryBytes")
+    return (str(raw.get("ID", "")), str(desc.get("Hostname", "")),
+            memory if isinstance(memory, int) and memory > 0 else None)

@@ -13,9 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from ccci_tui.domain.model import Event, Observation, ServiceState, TaskState, stack_badge
+from ccci_tui.domain.memory import wants_node_context
+from ccci_tui.domain.model import Event, NodeContext, Observation, ServiceState, TaskState, stack_badge
+from ccci_tui.domain.times import parse_engine_time
 from ccci_tui.sources import convert, engine_api
 
 DEFAULT_TIMEOUT = 10.0
@@ -23,6 +25,25 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 STATS_WORKERS = 4
 _CACHE_MAX = 4096
 _CONTAINER_UP = frozenset({"starting", "running"})
+NODE_TTL_S = 30.0  # a node context read for evidence is read again after this long
+NODE_SAMPLE_FRESH_S = 5.0  # a memory sample this young is used as is for a node context
+
+
+class _Reading(NamedTuple):
+    """One memory sample of a container: in use, the cgroup's peak (v1), when, and the cgroup version."""
+
+    current: int
+    peak: int | None
+    at: datetime
+    cgroup: str
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _container_id(raw_task: Mapping[str, Any]) -> str:
+    return str(_dict(_dict(raw_task.get("Status")).get("ContainerStatus")).get("ContainerID", ""))
 
 
 class SwarmError(RuntimeError):
@@ -87,7 +108,8 @@ class SwarmSource:
         self._lock = threading.Lock()
         self._node_id: str | None = None
         self._oom: OrderedDict[str, bool] = OrderedDict()  # terminal containers never change
-        self._memory: OrderedDict[str, int] = OrderedDict()  # last memory in use seen per container
+        self._memory: OrderedDict[str, _Reading] = OrderedDict()  # last memory sample per container
+        self._nodes: dict[str, NodeContext] = {}  # node id -> its context when last read
         self.api_calls = 0  # for the calls-per-refresh benchmark
 
     def _new_client(self, timeout: float | None) -> Any:
@@ -203,7 +225,27 @@ class SwarmSource:
         raw_tasks = self._call(f"list tasks of {name}", self.api.tasks, filters={"service": svc.id})
         tasks = [convert.task_state(t, svc) for t in raw_tasks]
         tasks.sort(key=lambda t: (t.slot or 0, t.created_at or now))
-        return Observation(at=now, service=svc, tasks=tuple(self._enrich(t) for t in tasks))
+        obs = Observation(at=now, service=svc, tasks=tuple(self._enrich(t) for t in tasks))
+        for node_id in wants_node_context(obs):  # a death or a wait for memory: its node's memory is evidence
+            cached = self._nodes.get(node_id)
+            if cached is None or cached.at is None or (now - cached.at).total_seconds() > NODE_TTL_S:
+                self._read_node(node_id)
+        return self._with_nodes(obs)
+
+    def _with_nodes(self, obs: Observation) -> Observation:
+        """`obs` with the node contexts known for its tasks' nodes (read on demand or by `refresh_nodes`)."""
+        ids = sorted({t.node_id for t in obs.tasks if t.node_id})
+        nodes = tuple(self._nodes[n] for n in ids if n in self._nodes)
+        return replace(obs, nodes=nodes) if nodes else obs
+
+    def _read_node(self, node_id: str) -> None:
+        with contextlib.suppress(SwarmError):  # a node that cannot be read keeps its last context (or none)
+            self._nodes[node_id] = self.node_context(node_id)
+
+    def refresh_nodes(self, obs: Observation) -> None:
+        """Read the context of every node a task of `obs` runs on (the memory loop's cadence)."""
+        for node_id in sorted({t.node_id for t in obs.tasks if t.node_id and not t.terminal}):
+            self._read_node(node_id)
 
     def _enrich(self, task: TaskState) -> TaskState:
         cid = task.container_id
@@ -215,7 +257,11 @@ class SwarmSource:
             self._remember(self._oom, cid, oom if oom is not None else False)
         elif oom is None and task.running:
             oom = False
-        return replace(task, oom_killed=oom, memory_bytes=self._memory.get(cid))
+        reading = self._memory.get(cid)
+        if reading is None:
+            return replace(task, oom_killed=oom)
+        return replace(task, oom_killed=oom, memory_bytes=reading.current, memory_peak=reading.peak,
+                       memory_at=reading.at, memory_cgroup=reading.cgroup)
 
     def _container_oom(self, cid: str) -> bool | None:
         try:
@@ -236,12 +282,15 @@ class SwarmSource:
             cache.popitem(last=False)
 
     def sample_memory(self, obs: Observation) -> dict[str, int]:
-        """One-shot stats for this node's tasks whose container is up (see `sample_containers`)."""
-        return self.sample_containers(
+        """One-shot stats for this node's tasks whose container is up (see `sample_containers`), then the
+        context of every node the tasks run on (the task detail shows it)."""
+        found = self.sample_containers(
             t.container_id
             for t in obs.tasks
             if t.state in _CONTAINER_UP and t.container_id and t.node_id == self.node_id
         )
+        self.refresh_nodes(obs)
+        return found
 
     def sample_containers(self, container_ids: Iterable[str]) -> dict[str, int]:
         """Memory in use per container; stats take ~1 s each on the engine, so they run in parallel."""
@@ -249,18 +298,41 @@ class SwarmSource:
         if not cids:
             return {}
 
-        def one(cid: str) -> tuple[str, int | None]:
+        def one(cid: str) -> tuple[str, _Reading | None]:
             try:
                 stats = self._call(f"stats {cid[:12]}", self.api.stats, cid, stream=False, one_shot=True)
             except SwarmError:
                 return cid, None  # gone meanwhile: keep the last reading
-            return cid, convert.memory_in_use(stats)
+            current, peak, cgroup = convert.memory_sample(stats)
+            when = parse_engine_time(stats.get("read")) or datetime.now(UTC)
+            return cid, None if current is None else _Reading(current, peak, when, cgroup)
 
         with ThreadPoolExecutor(max_workers=min(STATS_WORKERS, len(cids))) as pool:
-            found = {cid: mem for cid, mem in pool.map(one, cids) if mem is not None}
-        for cid, mem in found.items():
-            self._remember(self._memory, cid, mem)
-        return found
+            found = {cid: r for cid, r in pool.map(one, cids) if r is not None}
+        for cid, reading in found.items():
+            self._remember(self._memory, cid, reading)
+        return {cid: r.current for cid, r in found.items()}
+
+    def node_context(self, node_id: str, at: datetime | None = None) -> NodeContext:
+        """A node's memory and the memory limits, reservations and (on this engine's own node) use of every
+        task it is meant to run: node inspect, the node's tasks, the service names, and stats."""
+        raw = self._call(f"inspect node {node_id[:12]}", self.api.inspect_node, node_id)
+        nid, hostname, memory = convert.node_identity(raw)
+        raw_tasks = self._call(f"list tasks of node {hostname or node_id[:12]}", self.api.tasks,
+                               filters={"node": node_id, "desired-state": "running"})
+        names = {str(s.get("ID", "")): str(_dict(s.get("Spec")).get("Name", ""))
+                 for s in self._call("list services", self.api.services)}
+        tasks = [convert.node_task(t, names) for t in raw_tasks]
+        own = nid == self.node_id
+        if own:
+            cids = {str(t.get("ID", "")): _container_id(t) for t in raw_tasks}
+            now = datetime.now(UTC)
+            self.sample_containers(c for c in cids.values() if c and (
+                (r := self._memory.get(c)) is None or (now - r.at).total_seconds() > NODE_SAMPLE_FRESH_S))
+            tasks = [replace(t, memory_bytes=r.current) if (r := self._memory.get(cids.get(t.task_id, ""))) else t
+                     for t in tasks]
+        tasks.sort(key=lambda t: (t.service, t.task_id))
+        return NodeContext(nid or node_id, hostname, memory, tuple(tasks), at or datetime.now(UTC), usage_read=own)
 
     def events(self, stack: str, on_event: OnEvent, on_reconnect: OnReconnect | None = None,
                on_error: OnError | None = None) -> EventWatcher:

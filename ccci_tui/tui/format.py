@@ -7,7 +7,9 @@ from datetime import datetime
 
 from rich.text import Text
 
-from ccci_tui.domain.model import RecipeState, SpecSummary, UpdatePolicy
+from ccci_tui.domain.memory import fmt_bytes as fmt_bytes  # one home for sizes: domain/memory
+from ccci_tui.domain.memory import memory_cell
+from ccci_tui.domain.model import RecipeState, SpecSummary, TaskState, UpdatePolicy
 from ccci_tui.domain.redact import redact_text
 from ccci_tui.domain.stamp import parse_stamp
 from ccci_tui.domain.text import printable
@@ -67,31 +69,18 @@ def deploy_anchors(entries: Sequence[Entry]) -> list[datetime | None]:
     return out
 
 
-def fmt_bytes(n: int | None) -> str:
-    """`908K`, `21.5M`, `32M`: one decimal only where it says something."""
-    if n is None:
-        return "?"
-    size = float(n)
-    for unit in ("B", "K", "M", "G"):
-        if size < 1024 or unit == "G":
-            if unit == "B" or size >= 100 or size == int(size):
-                return f"{size:.0f}{unit}"
-            return f"{size:.1f}{unit}"
-        size /= 1024
-    return f"{size:.0f}G"
-
-
-def memory_bar(used: int | None, limit: int | None, width: int = BAR_WIDTH) -> Text:
-    """`▇▇▇▇▇░░░ 21M/32M`; the bar turns bold past 90 % of the limit."""
-    if used is None:
-        return Text("-" if limit is None else f"?/{fmt_bytes(limit)}", style="dim")
-    if not limit:
-        return Text(fmt_bytes(used))
-    frac = max(0.0, min(1.0, used / limit))
-    full = round(frac * width)
+def memory_bar(task: TaskState, width: int = BAR_WIDTH) -> Text:
+    """`▇▇▇▇▇░░░ 21M/32M` for a running task; `OOM at 32M limit` (bar full) for one the kernel killed at its
+    limit, `node OOM (no limit)`, `last 12M` for a task that has ended (domain/memory.memory_cell)."""
+    text, frac = memory_cell(task)
+    if task.oom_killed:
+        return Text(("▇" * width + " " if frac is not None else "") + text, style="bold")
+    if frac is None:
+        return Text(text, style="dim" if task.terminal or text == "-" else "")
+    full = round(max(0.0, min(1.0, frac)) * width)
     bar = Text("▇" * full, style="bold" if frac >= 0.9 else "")
     bar.append("░" * (width - full), style="dim")
-    bar.append(f" {fmt_bytes(used)}/{fmt_bytes(limit)}")
+    bar.append(f" {text}")
     return bar
 
 

@@ -165,6 +165,7 @@ class ReplayFeed:
             recipe=recipe,
             expected_head=expected_head(self.expect, recipe),
             cursor=cursor if cursor is not None else self.last,
+            memory=state.fold.memory_series(),
         )
         self._views[key] = view
         if len(self._views) > _VIEWS_KEPT:

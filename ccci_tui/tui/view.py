@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from ccci_tui.domain.memory import Samples
 from ccci_tui.domain.model import Observation, RecipeState, SpecSummary
 from ccci_tui.domain.timeline import Entry, Timeline
 from ccci_tui.domain.verdict import Verdict
@@ -40,6 +42,7 @@ class View:
     notes: tuple[str, ...] = ()  # what was found missing (no app env, no recipe), shown once
     reading: tuple[str, ...] = ()  # inputs of the verdict still being read: no verdict until they are in
     problem: str | None = None  # an input that could not be read (a bad --recipe): no verdict at all
+    memory: Mapping[str, Samples] = field(default_factory=dict)  # task id -> memory samples so far
 
     @property
     def cursor_entry(self) -> Entry | None:

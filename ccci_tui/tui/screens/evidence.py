@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,7 +12,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from ccci_tui.domain.model import TaskState
+from ccci_tui.domain.memory import Samples, memory_facts, node_facts, series
+from ccci_tui.domain.model import NodeContext, TaskState
 from ccci_tui.domain.verdict import Verdict
 from ccci_tui.tui.format import SEVERITY_GLYPH, abs_time, fmt_bytes, safe
 from ccci_tui.tui.screens.page import Page
@@ -58,7 +61,10 @@ class EvidenceScreen(ModalScreen[None]):
         self.dismiss(result)
 
 
-def task_renderable(t: TaskState) -> Table:
+def task_renderable(t: TaskState, now: datetime | None = None, samples: Samples = (),
+                    node: NodeContext | None = None) -> Table:
+    """One task in full: its memory facts labelled with what and when they are, the samples so far as a
+    sparkline, and its node's memory with what every task there limits, reserves and uses."""
     table = Table.grid(padding=(0, 1), expand=True)
     table.add_column(style="bold", no_wrap=True)
     table.add_column(ratio=1, overflow="fold")
@@ -72,11 +78,20 @@ def task_renderable(t: TaskState) -> Table:
         ("exit code", "" if t.exit_code is None else str(t.exit_code)),
         ("OOM-killed", {True: "yes (State.OOMKilled)", False: "no", None: "unknown: container not on this node"}[
             t.oom_killed]),
-        ("memory", f"{fmt_bytes(t.memory_bytes)} in use of {fmt_bytes(t.memory_limit)}"
-         if t.memory_bytes is not None else "not sampled"),
+    ]
+    rows += [("memory" if i == 0 else "", fact) for i, fact in enumerate(memory_facts(t, now))]
+    if len(samples) > 1:
+        low, high = min(v for _, v in samples), max(v for _, v in samples)
+        rows.append(("", f"{series(samples)}  {len(samples)} samples {abs_time(samples[0][0])}–"
+                         f"{abs_time(samples[-1][0])} UTC, {fmt_bytes(low)}–{fmt_bytes(high)}"))
+    rows += [
         ("message", t.message),
         ("error", t.err or ""),
         ("node", t.node_id),
+    ]
+    if node is not None:
+        rows += [("", fact) for fact in node_facts(node, (t.id,))]
+    rows += [
         ("container", t.container_id),
         ("template", t.spec_fp),
     ]
@@ -90,6 +105,7 @@ class TaskScreen(Page):
 
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close")]
 
-    def __init__(self, task: TaskState) -> None:
-        super().__init__("task-box", f"Task {task.id[:12]}", task_renderable(task))
+    def __init__(self, task: TaskState, now: datetime | None = None, samples: Samples = (),
+                 node: NodeContext | None = None) -> None:
+        super().__init__("task-box", f"Task {task.id[:12]}", task_renderable(task, now, samples, node))
         self.task_state = task

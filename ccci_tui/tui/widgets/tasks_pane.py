@@ -40,7 +40,7 @@ def task_row(t: TaskState, marked: bool, colours: dict[str, str], limit: int | N
         Text("" if t.exit_code is None else str(t.exit_code), style=bad or dim),
         oom,
         safe(error, bad or dim),
-        memory_bar(t.memory_bytes, t.memory_limit or limit),
+        memory_bar(t),  # the task's own limit: its spec's, which may not be the service's now
     )
     return t.id, cells
 
