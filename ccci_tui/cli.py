@@ -83,6 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="text")
 
     p = sub.add_parser(
+        "preflight", help="before an upgrade: can the head roll out with this order? (read-only; exit 1 at risk)",
+        description="Weigh, per service and node, the old tasks' memory (current and peak), the head's memory "
+        "limits and reservations from its compose chain, each node's memory and what its other tasks reserve "
+        "and use, and the policy risks that make an update fail. Reads only; exit 0 when nothing is at risk, "
+        "1 when something is.",
+    )
+    p.add_argument("stack", metavar="STACK")
+    p.add_argument("--recipe", metavar="PATH", help="recipe checkout (default: found through abra's layout)")
+    p.add_argument("--head", metavar="REF", help="the head to roll out (default: the recipe HEAD)")
+    p.add_argument("--order", choices=("stop-first", "start-first"),
+                   help="the update order to weigh (default: each service's own, from the head)")
+    p.add_argument("--compose-file", metavar="CHAIN", help="COMPOSE_FILE chain (default: the app env's)")
+    p.add_argument("--env-file", metavar="F", help="the app env file (default: found through abra's layout)")
+    p.add_argument("--format", choices=FORMATS, default="text")
+
+    p = sub.add_parser(
         "record", help="record a stack's service (observations, events, verdicts) to a file, headless",
         description="Watch STACK's service and write a recording (JSON Lines; .jsonl.gz for gzip) until "
         "--duration passes or Ctrl-C. Secrets are redacted before anything is written; every record is "
@@ -159,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "wait": commands.run_wait,
         "compare": commands.run_compare,
         "record": commands.run_record,
+        "preflight": commands.run_preflight,
         "rerun": _rerun,
     }[args.command]
     try:

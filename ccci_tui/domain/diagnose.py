@@ -11,7 +11,7 @@ from datetime import datetime
 
 from ccci_tui.domain import failure as fl
 from ccci_tui.domain import verdict as v
-from ccci_tui.domain.memory import memory_facts, node_facts
+from ccci_tui.domain.memory import fmt_bytes, memory_facts, node_facts
 from ccci_tui.domain.model import (
     ACTIVE_STATES,
     COMPLETED,
@@ -41,6 +41,7 @@ from ccci_tui.domain.verdict import Evidence, Expectation, Verdict
 # needs (monitor + start time), plus a fixed allowance for image pulls and scheduling.
 _STUCK_FACTOR = 3.0
 _STUCK_ALLOWANCE_S = 60.0
+PENDING_GRACE_S = 20.0  # under stop-first a head task may wait this long for the old one's resources
 APP_SERVICE = "app"  # the service abra's chaos deploy stamps (DESIGN.md, vocabulary: stamp)
 
 
@@ -147,6 +148,10 @@ def _task_line(t: TaskState) -> Evidence:
     return Evidence(v.SRC_TASK, ", ".join(bits))
 
 
+def _waited(ctx: _Ctx, task: TaskState) -> float:
+    return (ctx.now - task.created_at).total_seconds() if task.created_at is not None else 0.0
+
+
 def _memory_lines(ctx: _Ctx, task: TaskState) -> list[Evidence]:
     """For a task that died of memory or waits for it: its memory facts, and its node's (or, for a task no
     node could take, every node's) memory with what the tasks there limit, reserve and use."""
@@ -159,10 +164,14 @@ def _memory_lines(ctx: _Ctx, task: TaskState) -> list[Evidence]:
     # the OOM event counts as the flag, and the limit of the spec the task ran where the task has none
     task = replace(task, oom_killed=True if oom else task.oom_killed,
                    memory_limit=task.memory_limit or (spec.memory_limit if spec is not None else None))
-    lines = [Evidence(v.SRC_TASK, f"memory: {fact}") for fact in memory_facts(task, ctx.now)]
+    if starved:  # it never ran: what it asks for, not what it used
+        wants = spec.memory_reservation if spec is not None else None
+        lines = [Evidence(v.SRC_SPEC, f"memory: the task asks for a reservation of {fmt_bytes(wants)}" if wants
+                          else "memory: the task sets no memory reservation")]
+    else:
+        lines = [Evidence(v.SRC_TASK, f"memory: {fact}") for fact in memory_facts(task, ctx.now)]
     nodes = ctx.nodes if starved else tuple(n for n in ctx.nodes if n.id == task.node_id)
-    watched = tuple(t.id for t in ctx.tasks)
-    lines += [Evidence(v.SRC_NODE, fact.strip()) for n in nodes for fact in node_facts(n, watched)]
+    lines += [Evidence(v.SRC_NODE, fact.strip()) for n in nodes for fact in node_facts(n, ctx.svc.name)]
     if not nodes and task.node_id:
         lines.append(Evidence(v.SRC_NODE, f"node {task.node_id[:12]}: its memory was not read"))
     return lines
@@ -365,7 +374,8 @@ def _by_status(ctx: _Ctx) -> Verdict:
         if wrong is not None:
             return wrong
         pending = [t for t in ctx.tasks if t.err and fl.NO_NODE in t.err and not t.terminal]
-        if pending:
+        if pending and (_order(ctx) == "start-first" or _waited(ctx, pending[0]) >= PENDING_GRACE_S):
+            # stop-first frees the old task's resources only as it stops: a head pending a moment is placed next
             t = pending[0]
             return _make(ctx, v.UPDATE_STUCK, f"The update cannot proceed: task {t.id[:12]} is pending with "
                          f"{t.err!r}" + (" (start-first needs room for old and new tasks at once)"

@@ -8,7 +8,7 @@ all say it from here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from ccci_tui.domain.model import NodeContext, Observation, TaskState
@@ -108,9 +108,8 @@ def memory_dict(task: TaskState, now: datetime | None) -> dict[str, object]:
     }
 
 
-def node_facts(node: NodeContext, watched: Iterable[str] = ()) -> tuple[str, ...]:
-    """A node's memory and what its tasks limit, reserve and use; `watched` task ids are marked."""
-    mine = set(watched)
+def node_facts(node: NodeContext, service: str = "") -> tuple[str, ...]:
+    """A node's memory and what its tasks limit, reserve and use; the tasks of `service` are marked."""
     name = node.hostname or node.id[:12]
     total = fmt_bytes(node.memory_bytes) if node.memory_bytes else "unknown"
     use = node.in_use
@@ -119,7 +118,8 @@ def node_facts(node: NodeContext, watched: Iterable[str] = ()) -> tuple[str, ...
             + (f", use {fmt_bytes(use)}" if use is not None else ", use not readable from this engine"))
     out = [head]
     for t in node.tasks:
-        bits = [f"{t.service} {t.task_id[:12]}{' (this service)' if t.task_id in mine else ''}: {t.state}",
+        bits = [f"{t.service} {t.task_id[:12]}{' (this service)' if service and t.service == service else ''}: "
+                f"{t.state}",
                 f"limit {fmt_bytes(t.memory_limit) if t.memory_limit else 'none'}",
                 f"reservation {fmt_bytes(t.memory_reservation) if t.memory_reservation else 'none'}"]
         if t.memory_bytes is not None:

@@ -182,6 +182,13 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_preflight(args: argparse.Namespace) -> int:
+    """`ccci-tui preflight STACK` (headless/preflight.py)."""
+    from ccci_tui.headless.preflight import run_preflight as check
+
+    return check(args)
+
+
 def run_record(args: argparse.Namespace) -> int:
     """`ccci-tui record STACK -o FILE` (headless/record.py)."""
     from ccci_tui.headless.record import run_record as record

@@ -117,6 +117,9 @@ class EngineClient:
     def tasks(self, filters: dict[str, Any] | None = None) -> Any:
         return self.get("/tasks", self._filters(filters))
 
+    def nodes(self, filters: dict[str, Any] | None = None) -> Any:
+        return self.get("/nodes", self._filters(filters))
+
     def inspect_node(self, node_id: str) -> Any:
         return self.get(f"/nodes/{quote(node_id, safe='')}")
 

@@ -313,6 +313,13 @@ class SwarmSource:
             self._remember(self._memory, cid, reading)
         return {cid: r.current for cid, r in found.items()}
 
+    def node_ids(self) -> tuple[str, ...]:
+        """Every node of the swarm that can take tasks (ready and active), by id."""
+        raw = self._call("list nodes", self.api.nodes)
+        return tuple(str(n.get("ID", "")) for n in raw
+                     if _dict(n.get("Status")).get("State") == "ready"
+                     and _dict(n.get("Spec")).get("Availability", "active") == "active")
+
     def node_context(self, node_id: str, at: datetime | None = None) -> NodeContext:
         """A node's memory and the memory limits, reservations and (on this engine's own node) use of every
         task it is meant to run: node inspect, the node's tasks, the service names, and stats."""

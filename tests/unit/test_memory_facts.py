@@ -81,7 +81,7 @@ def node() -> NodeContext:
 
 
 def test_node_facts_list_every_task_there() -> None:
-    head, mine, other = node_facts(node(), ("t" * 25,))
+    head, mine, other = node_facts(node(), "s_app")
     assert head == "node lab-1: 8G memory; its 2 task(s) reserve 512M, limit 1.0G, use 312M"
     assert "s_app tttttttttttt (this service): running, limit 32M, reservation none, in use 12M" in mine
     assert "other_db" in other and "reservation 512M" in other
@@ -145,3 +145,27 @@ def test_samples_over_time_and_the_recording_keeps_them() -> None:
     kept.add(Observation(T0, None, (task(memory_bytes=3, memory_at=T0 + timedelta(seconds=2)),)))
     assert [v for _, v in kept.of("t" * 25)] == [2, 3]
     assert fmt_bytes(840 * 1024) == "840K"
+
+
+def test_a_stop_first_head_pending_a_moment_is_not_stuck() -> None:
+    """Reference run H is start-first: stuck at once. Under stop-first the old task's reservation is freed only
+    as it stops, so a head pending for resources is in progress until it has waited PENDING_GRACE_S."""
+    from ccci_tui.domain import verdict as v
+    from ccci_tui.domain.diagnose import PENDING_GRACE_S
+    from ccci_tui.domain.model import UpdatePolicy
+    from ccci_tui.domain.verdict import Expectation
+    from tests.support.reference import merged
+
+    obs = next(o for o in merged("H") if isinstance(o, Observation) and o.service is not None
+               and any(t.err and "no suitable node" in t.err for t in o.tasks))
+    pending = next(t for t in obs.tasks if t.err and "no suitable node" in t.err)
+    assert diagnose(obs, None, Expectation(now=obs.at)).kind == v.UPDATE_STUCK
+    spec = obs.service.spec
+    stop_first = replace(obs, service=replace(obs.service, spec=replace(
+        spec, update_config=replace(spec.update_config or UpdatePolicy(), order="stop-first"))))
+    just_now = Expectation(now=pending.created_at + timedelta(seconds=2))
+    later = Expectation(now=pending.created_at + timedelta(seconds=PENDING_GRACE_S + 1))
+    assert diagnose(stop_first, None, just_now).kind == v.IN_PROGRESS
+    stuck = diagnose(stop_first, None, later)
+    assert stuck.kind == v.UPDATE_STUCK
+    assert [e.text for e in stuck.evidence][1].startswith("memory: the task ")

@@ -62,7 +62,7 @@ class EvidenceScreen(ModalScreen[None]):
 
 
 def task_renderable(t: TaskState, now: datetime | None = None, samples: Samples = (),
-                    node: NodeContext | None = None) -> Table:
+                    node: NodeContext | None = None, service: str = "") -> Table:
     """One task in full: its memory facts labelled with what and when they are, the samples so far as a
     sparkline, and its node's memory with what every task there limits, reserves and uses."""
     table = Table.grid(padding=(0, 1), expand=True)
@@ -90,7 +90,7 @@ def task_renderable(t: TaskState, now: datetime | None = None, samples: Samples 
         ("node", t.node_id),
     ]
     if node is not None:
-        rows += [("", fact) for fact in node_facts(node, (t.id,))]
+        rows += [("", fact) for fact in node_facts(node, service)]
     rows += [
         ("container", t.container_id),
         ("template", t.spec_fp),
@@ -106,6 +106,6 @@ class TaskScreen(Page):
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close")]
 
     def __init__(self, task: TaskState, now: datetime | None = None, samples: Samples = (),
-                 node: NodeContext | None = None) -> None:
-        super().__init__("task-box", f"Task {task.id[:12]}", task_renderable(task, now, samples, node))
+                 node: NodeContext | None = None, service: str = "") -> None:
+        super().__init__("task-box", f"Task {task.id[:12]}", task_renderable(task, now, samples, node, service))
         self.task_state = task

@@ -180,7 +180,7 @@ class MainScreen(Screen[None]):
         task = obs.task(event.task_id) if obs is not None and event.task_id is not None else None
         if task is not None and obs is not None and self.view is not None:
             self.app.push_screen(TaskScreen(task, self.view.at or obs.at, self.view.memory.get(task.id, ()),
-                                            obs.node(task.node_id)))
+                                            obs.node(task.node_id), obs.service.name if obs.service else ""))
 
     @on(VerdictBanner.Opened)
     def _banner_opened(self) -> None:
