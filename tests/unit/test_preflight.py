@@ -78,7 +78,8 @@ def test_what_it_cannot_know() -> None:
     assert any("its memory use is not readable from this engine" in u for u in check.unknown)
     assert any(u.startswith("app sets no memory limit or reservation") for u in check.unknown)
     not_running = preflight("s", "HEAD", policy, {}, [unread], order="stop-first")  # type: ignore[arg-type]
-    assert not_running.services[0].unknown[0] == "app is not running in the stack: nothing old to weigh the head against"
+    assert not_running.services[0].unknown[0] == (
+        "app is not running in the stack: nothing old to weigh the head against")
 
 
 def test_policy_risks_that_fail_an_update_count() -> None:
