@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ccci_tui.domain.compare import Comparison, compare_policies
 from ccci_tui.domain.compose import ComposePolicy
 from ccci_tui.domain.compose_syntax import ComposeError
 from ccci_tui.domain.model import ServiceState
 from ccci_tui.domain.replay import Recording
+
+if TYPE_CHECKING:
+    from ccci_tui.domain.preflight import Preflight
+    from ccci_tui.sources.swarm import SwarmSource
 
 MAIN_COMPOSE = "compose.yml"
 
@@ -38,18 +42,23 @@ class Comparer(Protocol):
 
     def compare(self, base: str, head: str, overlays: Sequence[str]) -> Comparison: ...
 
+    def preflight(self, head: str, overlays: Sequence[str]) -> Preflight | str:
+        """Whether `head` rolls out with each service's own order, or why that cannot be said here."""
+        ...
+
 
 class RecipeComparer:
     """Reads compose files from a recipe checkout at refs (never changes the checkout)."""
 
     def __init__(self, path: Path, stack: str, env: Mapping[str, str] | None = None,
                  compose_files: Sequence[str] = (), service: ServiceState | None = None,
-                 version: str | None = None) -> None:
+                 version: str | None = None, swarm: SwarmSource | None = None) -> None:
         self.path = Path(path)
         self.stack = stack
         self.env = dict(env or {})
         self.compose_files = tuple(compose_files)
         self.service, self.version = service, version  # what names the base, as for `rerun` and `record`
+        self.swarm = swarm  # the live swarm, for the preflight panel (reads only)
 
     def choices(self) -> CompareChoices:
         from ccci_tui.sources.recipe import RecipeError, RecipeSource  # deferred: git only once compared
@@ -83,6 +92,18 @@ class RecipeComparer:
             raise CompareError(str(exc)) from exc
         return compare_policies(sides["base"][1], sides["head"][1])
 
+    def preflight(self, head: str, overlays: Sequence[str]) -> Preflight | str:
+        if self.swarm is None:
+            return "preflight reads the live swarm: not available here"
+        from ccci_tui.sources.preflight import read_preflight
+        from ccci_tui.sources.recipe import RecipeError
+        from ccci_tui.sources.swarm import SwarmError
+
+        try:
+            return read_preflight(self.swarm, self.stack, self.path, (MAIN_COMPOSE, *overlays), self.env, head, None)
+        except (RecipeError, ComposeError, SwarmError) as exc:
+            return f"preflight: {exc}"
+
 
 class FixedComparer:
     """Policies known in advance (a recording carries them): one base and one head, no choice."""
@@ -98,6 +119,9 @@ class FixedComparer:
 
     def compare(self, base: str, head: str, overlays: Sequence[str]) -> Comparison:
         return compare_policies(self.base, self.head)
+
+    def preflight(self, head: str, overlays: Sequence[str]) -> Preflight | str:
+        return "preflight reads the live swarm: a recording cannot say how the head would roll out now"
 
 
 def recorded_comparer(recording: Recording) -> tuple[Comparer | None, str]:

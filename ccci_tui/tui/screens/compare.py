@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -17,8 +18,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Select, SelectionList, Static
 
 from ccci_tui.domain.compare import Comparison, format_value
+from ccci_tui.domain.memory import fmt_bytes
 from ccci_tui.tui.compare_source import CompareChoices, CompareError, Comparer
 from ccci_tui.tui.format import safe
+
+if TYPE_CHECKING:
+    from ccci_tui.domain.preflight import Preflight
 
 
 def _value(path: str, value: object, explicit: bool | None) -> str:
@@ -70,6 +75,28 @@ def comparison_renderable(c: Comparison, colours: dict[str, str]) -> Group:
     return Group(*parts)
 
 
+def preflight_renderable(report: Preflight | str, colours: dict[str, str]) -> Group:
+    """The preflight panel: can the head roll out with each service's own order, per service, with numbers."""
+    title = Text("\npreflight: ", style="bold underline")
+    if isinstance(report, str):
+        title.append_text(safe(report or "not run", "italic"))
+        return Group(title)
+    title.append(f"{report.head} {'AT RISK' if report.at_risk else 'ok'} with each service's own order",
+                 style=f"bold {colours['error'] if report.at_risk else ''}")
+    parts: list[Text] = [title]
+    for node in report.nodes:
+        parts.append(safe(f"  node {node.hostname or node.id[:12]}: {fmt_bytes(node.memory_bytes)}, "
+                          f"{fmt_bytes(node.reserved)} reserved", "dim"))
+    for check in report.services:
+        parts.append(safe(f"{check.service} ({check.order}): {'at risk' if check.risks else 'ok'}", "bold"))
+        for r in check.risks:
+            line = Text("  ! ", style=f"bold {colours['error']}")
+            line.append_text(safe(f"{r.kind}: {r.message}"))
+            parts.append(line)
+        parts += [safe(f"  ? {u}", "dim") for u in check.unknown]
+    return Group(*parts)
+
+
 class CompareScreen(ModalScreen[None]):
     """Pick base, head and overlays; the comparison runs off the main thread (git reads)."""
 
@@ -81,6 +108,11 @@ class CompareScreen(ModalScreen[None]):
             super().__init__()
             self.seq, self.choices, self.result, self.error = seq, choices, result, error
 
+    class Preflighted(Message):
+        def __init__(self, seq: int, report: Preflight | str) -> None:
+            super().__init__()
+            self.seq, self.report = seq, report
+
     def __init__(self, comparer: Comparer | None, reason: str = "") -> None:
         super().__init__()
         self.comparer = comparer
@@ -88,6 +120,8 @@ class CompareScreen(ModalScreen[None]):
         self.choices: CompareChoices | None = None
         self._seq = 0
         self._shown = 0  # the newest `_seq` whose answer is on screen
+        self._preflighted = 0  # the newest `_seq` whose preflight is on screen
+        self._comparison: Comparison | None = None
         self._filling = False
 
     def compose(self) -> ComposeResult:
@@ -126,6 +160,7 @@ class CompareScreen(ModalScreen[None]):
                 self.post_message(self.Done(seq, None, None, str(exc)))
                 return
             self.post_message(self.Done(seq, choices, result, None))
+            self.post_message(self.Preflighted(seq, comparer.preflight(head, overlays)))
 
         threading.Thread(target=work, name="ccci-compare", daemon=True).start()
 
@@ -134,6 +169,8 @@ class CompareScreen(ModalScreen[None]):
         """What the screen still waits for: the comparison, or the pickers settling on their values."""
         if self.comparer is not None and self._shown != self._seq:
             return "the comparison"
+        if self.comparer is not None and self._comparison is not None and self._preflighted != self._seq:
+            return "the preflight"
         return "the ref pickers" if self._filling else ""
 
     def on_compare_screen_done(self, event: Done) -> None:
@@ -143,12 +180,24 @@ class CompareScreen(ModalScreen[None]):
         if event.choices is not None:
             self._fill(event.choices)
         if event.error is not None:
+            self._comparison = None
             self._show_text(event.error, "bold")
             return
         assert event.result is not None
         theme = self.app.current_theme
         colours = {"warning": theme.warning or "yellow", "error": theme.error or "red"}
-        self.query_one("#compare-result", Static).update(comparison_renderable(event.result, colours))
+        self._comparison = event.result
+        self.query_one("#compare-result", Static).update(
+            Group(comparison_renderable(event.result, colours), preflight_renderable("reading the swarm…", colours)))
+
+    def on_compare_screen_preflighted(self, event: Preflighted) -> None:
+        if event.seq != self._seq or self._comparison is None:
+            return
+        self._preflighted = event.seq
+        theme = self.app.current_theme
+        colours = {"warning": theme.warning or "yellow", "error": theme.error or "red"}
+        self.query_one("#compare-result", Static).update(
+            Group(comparison_renderable(self._comparison, colours), preflight_renderable(event.report, colours)))
 
     def _fill(self, choices: CompareChoices) -> None:
         self.choices = choices
