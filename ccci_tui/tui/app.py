@@ -32,10 +32,11 @@ from ccci_tui.tui.screens.compare import CompareScreen
 from ccci_tui.tui.screens.help import HelpScreen
 from ccci_tui.tui.screens.loading import Loading
 from ccci_tui.tui.screens.main import MainScreen
-from ccci_tui.tui.screens.picker import PickerScreen
+from ccci_tui.tui.screens.picker import PickerScreen, short_service, step_service
 from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View
 
 Clock = Callable[[], datetime]
+RERUN_HOLDS = "A re-run is running: the stack stays in view until it ends."
 
 
 def utcnow() -> datetime:
@@ -80,6 +81,14 @@ class ViewReady(Message):
     """A feed published a view; the newest one is taken from the app (views coalesce)."""
 
 
+class ServicesRead(Message):
+    """The services of `stack` (one StackServices), read on a thread for `]` / `[`, or why they could not be."""
+
+    def __init__(self, stack: str, stacks: tuple[Any, ...] | None, error: str | None) -> None:
+        super().__init__()
+        self.stack, self.stacks, self.error = stack, stacks, error
+
+
 class CcciApp(RerunFlow, App[int]):
     """Read-only by default; the re-run keys re-run only when built with `write=True`."""
 
@@ -118,6 +127,8 @@ class CcciApp(RerunFlow, App[int]):
         self._views_shown = 0
         self._lock = threading.Lock()
         self._mode: str | None = None
+        self._steps = 0  # `]` / `[` presses the services read in flight will apply (`_stepping`)
+        self._stepping = False
 
     def _new_feed(self, stack: str, service: str, tap: FeedRecorder | None = None) -> LiveFeed:
         o = self.options
@@ -168,8 +179,8 @@ class CcciApp(RerunFlow, App[int]):
     def on_view_ready(self, _: ViewReady) -> None:
         with self._lock:
             view, self._pending, self._posted = self._pending, None, False
-        if view is None or not self.screen_stack:
-            return  # nothing left to show it on: the app is exiting
+        if view is None or not self.is_running or not self.screen_stack:
+            return  # nothing left to show it on: the app is exiting (its screens are being taken down)
         was, self._mode = self._mode, view.mode
         if view.mode == STALE and was != STALE:
             self.notify(f"{view.error}. Showing the last read; retrying.", title="Docker daemon not answering",
@@ -190,6 +201,8 @@ class CcciApp(RerunFlow, App[int]):
         with self._lock:
             if self._posted:
                 return "a published view"
+        if self._stepping:
+            return "the stack's services"
         if self.rerun_state == PLANNING:
             return "the re-run's plan"
         view = self.main.view if self.screen_stack else None
@@ -270,9 +283,11 @@ class CcciApp(RerunFlow, App[int]):
             self.notify("No swarm to list stacks from.", severity="warning")
             return
         if self.rerun_state == RUNNING:
-            self.notify("A re-run is running: the stack stays in view until it ends.", severity="warning")
+            self.notify(RERUN_HOLDS, severity="warning")
             return
-        self.push_screen(PickerScreen(loader=lambda done: list_stacks(self.source, done)), self._picked)
+        current = (self.live.stack, self.live.service) if self.live is not None else None
+        self.push_screen(PickerScreen(loader=lambda done: list_stacks(self.source, done), current=current),
+                         self._picked)
 
     def _picked_replay(self, choice: tuple[str, str] | None) -> None:
         if choice is not None and self.replay is not None and choice != (self.replay.stack, self.replay.service):
@@ -285,8 +300,68 @@ class CcciApp(RerunFlow, App[int]):
         if self.live is None:
             self.live = self._new_feed(stack, service)
             self.live.start()
-        else:
+        elif choice != (self.live.stack, self.live.service):
             self.live.retarget(stack, service)
+
+    # ---- another service of the watched stack ------------------------------------------
+
+    def _switch_refused(self) -> str:
+        """Why the watched service cannot change now; empty when it can."""
+        if self.replay is not None:
+            return (f"A recording holds one service ({self.replay.stack}/{self.replay.service}): "
+                    "there is no other to switch to.")
+        if self.live is None or self.source is None:
+            return "No stack chosen yet: press s to pick a stack and service."
+        if self.rerun_state == RUNNING:
+            return RERUN_HOLDS
+        return ""
+
+    def action_pick_service(self) -> None:
+        """The picker, limited to the watched stack's services (read on a thread), the watched one highlighted."""
+        refused = self._switch_refused()
+        if refused:
+            self.notify(refused, severity="warning", markup=False)
+            return
+        assert self.live is not None
+        source, stack = self.source, self.live.stack
+        self.push_screen(PickerScreen(loader=lambda done: list_stacks(source, done, stack),
+                                      current=(stack, self.live.service), stack=stack), self._picked)
+
+    def action_step_service(self, steps: int) -> None:
+        """Watch the service `steps` places on in the stack (wrapping), once its services are read."""
+        refused = self._switch_refused()
+        if refused:
+            self.notify(refused, severity="warning", markup=False)
+            return
+        assert self.live is not None
+        self._steps += steps
+        if self._stepping:
+            return  # the read in flight applies this press too
+        self._stepping = True
+        stack = self.live.stack
+        list_stacks(self.source, lambda found, error: self._post(ServicesRead(stack, found, error)), stack)
+
+    def on_services_read(self, message: ServicesRead) -> None:
+        steps, self._steps, self._stepping = self._steps, 0, False
+        live, stack = self.live, message.stack
+        if live is None or live.stack != stack:
+            return  # another stack was picked meanwhile: the steps were within the old one
+        if self.rerun_state == RUNNING:
+            self.notify(RERUN_HOLDS, severity="warning", markup=False)
+            return
+        if message.error is not None or not message.stacks:
+            self.notify(f"Cannot list the services of {stack}: {message.error}", severity="error", markup=False)
+            return
+        names = [short_service(stack, name) for name in message.stacks[0].services]
+        target = step_service(names, live.service, steps)
+        if target is None or names == [live.service]:
+            self.notify(f"{stack} has no other service than {live.service}.", markup=False)
+            return
+        if target == live.service:
+            return  # as many steps back as forth
+        live.retarget(stack, target)
+        self.notify(f"{stack}/{target} ({names.index(target) + 1} of {len(names)} services)", title="Watching",
+                    markup=False)
 
     def action_refresh(self) -> None:
         if self.live is not None:

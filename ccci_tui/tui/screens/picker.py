@@ -1,4 +1,5 @@
-"""Stack and service picker: every stack with its badge, filtered as you type."""
+"""Stack and service picker: every stack with its badge, or one stack's services with their state,
+filtered as you type."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ccci_tui.domain.model import ServiceState, stack_badge
 from ccci_tui.tui.format import safe
+from ccci_tui.tui.live_feed import StackServices
 
 Loader = Callable[[Callable[[tuple[Any, ...] | None, str | None], None]], None]
 _SEP = "\x00"
@@ -26,27 +29,67 @@ def short_service(stack: str, name: str) -> str:
     return name[len(stack) + 1:] if name.startswith(f"{stack}_") else name
 
 
+def step_service(services: Sequence[str], current: str, steps: int) -> str | None:
+    """The service `steps` places after `current` in `services`, wrapping (before it when negative);
+    from a `current` that is not listed, the first (or last) counts as one step. None when empty."""
+    if not services:
+        return None
+    if current in services:
+        return services[(services.index(current) + steps) % len(services)]
+    return services[(steps - 1) % len(services)] if steps > 0 else services[steps % len(services)]
+
+
 def matches(query: str, stack: str, service: str) -> bool:
     """Every word of the query appears in `stack/service` (case-insensitive)."""
     hay = f"{stack}/{service}".lower()
     return all(word in hay for word in query.lower().split())
 
 
-def picker_options(stacks: Sequence[Any], query: str, colours: dict[str, str]) -> list[Option]:
-    """A disabled heading per stack (with its badge), then its services that match the query."""
+def _badge(badge: str, colours: dict[str, str]) -> tuple[str, str]:
+    colour = colours["ok"] if badge == "ok" else colours["info"] if badge == "updating" else colours["error"]
+    return BADGES.get(badge, badge), f"bold {colour}"
+
+
+def _status(state: ServiceState) -> str:
+    return state.update_status.state if state.update_status else "ok"
+
+
+def _service_row(name: str, widths: tuple[int, int], state: ServiceState | None, watching: bool,
+                 colours: dict[str, str]) -> Text:
+    """A service's row, ▶ on the watched one; with its last read (the picker of one stack): its
+    UpdateStatus state (ok: none), image and replicas, in columns `widths` wide."""
+    row = Text("▶ ", style="bold") if watching else Text("  ")
+    row.append_text(safe(f"{name:<{widths[0]}}" if state is not None else name))
+    if state is not None:
+        status = _status(state)
+        glyph, style = _badge(stack_badge([status]), colours)
+        row.append(f"  {glyph.split(' ', 1)[0]} {status:<{widths[1]}}", style=style)
+        spec = state.spec
+        replicas = "global" if spec.replicas is None else f"{spec.replicas} replica{'s' if spec.replicas != 1 else ''}"
+        row.append_text(safe(f"  {spec.image.split('@', 1)[0]} · {replicas}", "dim"))
+    return row
+
+
+def picker_options(stacks: Sequence[Any], query: str, colours: dict[str, str],
+                   current: tuple[str, str] | None = None) -> list[Option]:
+    """A disabled heading per stack (with its badge), then its services that match the query; the
+    service being watched (`current`) is marked."""
     out: list[Option] = []
     for st in stacks:
         services = [short_service(st.name, s) for s in st.services]
-        shown = [s for s in services if matches(query, st.name, s)]
+        states: list[ServiceState | None] = (list(st.states) if isinstance(st, StackServices)
+                                             else [None] * len(services))
+        shown = [(s, state) for s, state in zip(services, states, strict=True) if matches(query, st.name, s)]
         if not shown:
             continue
         head = safe(st.name, "bold")
-        colour = colours["ok"] if st.badge == "ok" else colours["info"] if st.badge == "updating" else colours["error"]
-        head.append(f"  {BADGES.get(st.badge, st.badge)}", style=f"bold {colour}")
+        head.append(f"  {BADGES.get(st.badge, st.badge)}", style=_badge(st.badge, colours)[1])
         head.append(f"  {len(services)} service{'s' if len(services) != 1 else ''}", style="dim")
         out.append(Option(head, disabled=True))
-        for s in shown:
-            out.append(Option(safe(f"  {s}"), id=f"{st.name}{_SEP}{s}"))
+        widths = (max(len(s) for s, _ in shown), max((len(_status(x)) for _, x in shown if x), default=0))
+        for s, state in shown:
+            row = _service_row(s, widths, state, (st.name, s) == current, colours)
+            out.append(Option(row, id=f"{st.name}{_SEP}{s}"))
     return out
 
 
@@ -63,18 +106,24 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
             super().__init__()
             self.stacks, self.error = stacks, error
 
-    def __init__(self, stacks: Sequence[Any] | None = None, loader: Loader | None = None) -> None:
+    def __init__(self, stacks: Sequence[Any] | None = None, loader: Loader | None = None,
+                 current: tuple[str, str] | None = None, stack: str | None = None) -> None:
+        """`current`: the (stack, service) watched, highlighted; `stack`: the loader lists that stack only."""
         super().__init__()
         self.stacks: list[Any] = list(stacks or [])
         self.loader = loader
+        self.current = current
+        self.stack = stack
+        self.what = "services" if stack else "stacks"
         self.error: str | None = None
         self._loaded = loader is None or bool(self.stacks)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box", classes="dialog") as box:
-            box.border_title = "Stacks and services"
+            box.border_title = f"Services of {self.stack}" if self.stack else "Stacks and services"
             box.border_subtitle = "type to filter · Enter open · Esc close"
-            yield Input(placeholder="filter stacks and services", id="picker-filter")
+            yield Input(placeholder="filter services" if self.stack else "filter stacks and services",
+                        id="picker-filter")
             yield OptionList(id="picker-list")
             yield Static("", id="picker-status")
 
@@ -82,7 +131,7 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
         self.query_one(Input).cursor_blink = self.app.cursor_blink  # type: ignore[attr-defined]
         self.query_one(Input).focus()
         if self.loader is not None and not self.stacks:
-            self.query_one("#picker-status", Static).update(Text("reading stacks…", style="italic"))
+            self.query_one("#picker-status", Static).update(Text(f"reading {self.what}…", style="italic"))
             self.loader(self._loaded_from_thread)
         self._fill()
 
@@ -96,8 +145,8 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
 
     @property
     def awaiting(self) -> str:
-        """What the picker still waits for: the swarm's stacks, read on a thread."""
-        return "" if self._loaded else "the list of stacks"
+        """What the picker still waits for: the swarm's stacks (or the stack's services), read on a thread."""
+        return "" if self._loaded else f"the list of {self.what}"
 
     @on(Input.Changed, "#picker-filter")
     def _changed(self) -> None:
@@ -107,16 +156,18 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
         query = self.query_one(Input).value
         theme = self.app.current_theme
         colours = {"ok": theme.success or "green", "info": theme.warning or "yellow", "error": theme.error or "red"}
-        options = picker_options(self.stacks, query, colours)
+        options = picker_options(self.stacks, query, colours, self.current)
         olist = self.query_one(OptionList)
         olist.clear_options()
         olist.add_options(options)
-        first = next((i for i, o in enumerate(options) if not o.disabled), None)
+        watched = f"{self.current[0]}{_SEP}{self.current[1]}" if self.current else None
+        first = next((i for i, o in enumerate(options) if not o.disabled and o.id == watched),
+                     next((i for i, o in enumerate(options) if not o.disabled), None))
         olist.highlighted = first
         n = sum(1 for o in options if not o.disabled)
         status = self.query_one("#picker-status", Static)
         if self.error:
-            status.update(safe(f"cannot list stacks: {self.error}", "bold"))
+            status.update(safe(f"cannot list {self.what}: {self.error}", "bold"))
         elif self.stacks or self.loader is None:
             status.update(Text(f"{n} service{'s' if n != 1 else ''} match", style="dim"))
 
