@@ -20,7 +20,7 @@ from textual.screen import Screen
 from ccci_tui.domain.model import stack_badge
 from ccci_tui.domain.replay import Recording
 from ccci_tui.sources.source import LiveSource
-from ccci_tui.sources.swarm import StackSummary
+from ccci_tui.sources.swarm import StackSummary, SwarmSource
 from ccci_tui.tui.commands import APP, COMMANDS, app_bindings, applies, help_rows
 from ccci_tui.tui.compare_source import Comparer, RecipeComparer, recorded_comparer
 from ccci_tui.tui.live_feed import LiveFeed, Resolver, list_stacks
@@ -374,9 +374,10 @@ class CcciApp(RerunFlow, App[int]):
         live = self.live
         if live is not None and live.recipe_path is not None:
             app_env, latest = live.app_env, live.latest
+            swarm = live.source if isinstance(live.source, SwarmSource) else None  # the preflight panel's reads
             return RecipeComparer(live.recipe_path, live.stack, getattr(app_env, "env", None),
                                   getattr(app_env, "compose_files", ()), latest.service if latest else None,
-                                  live.expect.intent), ""
+                                  live.expect.intent, swarm), ""
         if self.replay is not None:
             return recorded_comparer(self.replay.recording)
         return None, "no recipe known: start with --recipe PATH to compare base and head"

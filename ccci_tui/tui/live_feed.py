@@ -98,6 +98,7 @@ class LiveFeed:
         self._watch: LiveWatch | None = None
         self.tap = tap if tap is not None and (tap.stack, tap.service) == (stack, service) else None
         self._raw_recipe: RecipeState | None = None
+        self._compose: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # chain, and files the checkout lacks
         self._set_recipe(recipe)
         self._reset()
 
@@ -151,6 +152,7 @@ class LiveFeed:
             if self.resolver is not None:  # the old stack's recipe says nothing about the new one
                 self._set_recipe(None)
                 self.recipe_path, self.expect, self.app_env, self.notes = None, Expectation(), None, ()
+                self._compose = ((), ())
             self._reset()
             tap, self.tap = self.tap, None
         if tap is not None:  # a recording holds one service
@@ -304,7 +306,8 @@ class LiveFeed:
             observation=obs, timeline=shown, attempted=snapshot.attempted_spec, verdict=verdict,
             recipe=self.recipe, expected_head=expected_head(self.expect, self.recipe),
             error=self._error, stale_since=self._stale_since, notes=notes, reading=reading,
-            problem=self._problem,
+            problem=self._problem, memory=self._fold.memory_series(),
+            compose=self._compose[0], compose_missing=self._compose[1],
         )
 
     def _reading(self) -> tuple[str, ...]:
@@ -328,10 +331,17 @@ class LiveFeed:
         else:
             notes = tuple(getattr(target, "notes", ()))
         opening = self._prepare_tap(target)
+        compose: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        if target is not None and target.recipe_path is not None:
+            from ccci_tui.sources.target import chain_in_checkout, compose_chain
+
+            chain = compose_chain(target.app_env)
+            compose = chain, chain_in_checkout(target.recipe_path, chain)
         with self._lock:
             if gen != self._gen:
                 return
             self.notes = notes
+            self._compose = compose
             if opening is not None and self.tap is not None:
                 self.tap.begin(opening)
                 self._raw_recipe = None  # a new file: the recipe goes in after its header

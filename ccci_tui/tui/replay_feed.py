@@ -15,7 +15,18 @@ from ccci_tui.domain.model import (
     ROLLBACK_COMPLETED,
     ROLLBACK_PAUSED,
 )
-from ccci_tui.domain.replay import EVENT, NOTE, OBSERVATION, RECIPE, STEP, Record, Recording, RerunStep, expectation
+from ccci_tui.domain.replay import (
+    EVENT,
+    NOTE,
+    OBSERVATION,
+    POLICY,
+    RECIPE,
+    STEP,
+    Record,
+    Recording,
+    RerunStep,
+    expectation,
+)
 from ccci_tui.domain.text import printable
 from ccci_tui.domain.timeline import STATUS, Entry
 from ccci_tui.domain.verdict import Expectation
@@ -90,6 +101,10 @@ class ReplayFeed:
         self._end = first
         # the recipe as first recorded stands for the moments before any recipe record
         self._first_recipe = next((r.value for r in records if r.kind == RECIPE), None)
+        # the compose chain as the recorded head has it: its files in order, and those it lacked
+        head = next((r.value for r in reversed(records) if r.kind == POLICY and r.value.side == "head"), None)
+        self._compose: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()) if head is None else (
+            tuple(f.rsplit("@", 1)[0] for f in head.policy.files), head.policy.missing)
         self._work = RecordFold(self.service)
         self._checkpoints: dict[int, RecordFold] = {}
         self._views: OrderedDict[int, View] = OrderedDict()
@@ -166,6 +181,7 @@ class ReplayFeed:
             expected_head=expected_head(self.expect, recipe),
             cursor=cursor if cursor is not None else self.last,
             memory=state.fold.memory_series(),
+            compose=self._compose[0], compose_missing=self._compose[1],
         )
         self._views[key] = view
         if len(self._views) > _VIEWS_KEPT:

@@ -43,6 +43,8 @@ class View:
     reading: tuple[str, ...] = ()  # inputs of the verdict still being read: no verdict until they are in
     problem: str | None = None  # an input that could not be read (a bad --recipe): no verdict at all
     memory: Mapping[str, Samples] = field(default_factory=dict)  # task id -> memory samples so far
+    compose: tuple[str, ...] = ()  # the compose chain a deploy of the stack reads (the app env's COMPOSE_FILE)
+    compose_missing: tuple[str, ...] = ()  # files of it the checkout (live) or the recorded head does not have
 
     @property
     def cursor_entry(self) -> Entry | None:

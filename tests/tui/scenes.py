@@ -80,8 +80,9 @@ def demo_plan(order: str = "stop-first", stack: str = "discourse_example_org") -
     return UpgradePlan(
         stack=stack, service="app", order=order, backend="stack", recipe=recipe, base_ref=BASE_TAG,
         base_sha=BASE_SHA, head_ref="HEAD", head_sha=HEAD_SHA, compose_chain=("compose.yml",), env_file=None,
-        workdir=workdir, steps=_stack_steps(recipe, stack, BASE_SHA, HEAD_SHA, ("compose.yml",), overlay, workdir,
-                                            300.0),
+        workdir=workdir, steps=_stack_steps(recipe, stack, BASE_SHA, HEAD_SHA,
+                                            {"base": ("compose.yml",), "head": ("compose.yml",)}, overlay,
+                                            workdir, 300.0),
         risks=tuple(n.message for n in service_risks(policy.services["app"], "head")), env={"STACK_NAME": stack},
     )
 

@@ -154,3 +154,37 @@ def test_record_sides_know_the_other_side(recipe) -> None:
     recipe.repo.index.commit("drop the lab overlay")
     (head,), note = upgrade_sides(recipe.path, "s", chain, base=BASE_TAG, sides=("head",))
     assert (head.side, head.policy.missing, note) == ("head", ("compose.lab.yml",), None)
+
+
+def test_the_recipe_pane_names_the_chain_and_what_is_missing(recipe) -> None:
+    """Live: the app env's chain against the checkout; replay: the recorded head's chain and what it lacked."""
+    from dataclasses import replace
+
+    from ccci_tui.domain.replay import POLICY, Record, RecordedPolicy
+    from ccci_tui.sources.recording import demo_path, read_recording
+    from ccci_tui.sources.target import chain_in_checkout
+    from ccci_tui.tui.replay_feed import ReplayFeed
+    from ccci_tui.tui.view import View
+    from ccci_tui.tui.widgets.recipe_pane import recipe_renderable
+
+    assert chain_in_checkout(recipe.path, ("compose.yml", "compose.host.yml", "compose.nope.yml")) == (
+        "compose.nope.yml",)
+
+    def shown(view: View) -> str:
+        console = Console(width=160, record=True)
+        console.print(recipe_renderable(view))
+        return console.export_text()
+
+    live = View("live", "x", "s", "app", compose=("compose.yml", "compose.nope.yml"),
+                compose_missing=("compose.nope.yml",))
+    assert "compose.yml + compose.nope.yml  missing: compose.nope.yml" in shown(live)
+    demo = read_recording(demo_path())
+    with RecipeSource(recipe.path) as src:
+        sides = src.policies_at({"base": BASE_TAG, "head": "HEAD"}, CHAIN.split(":"), {"STACK_NAME": "s"})
+    last = demo.records[-1]
+    record = Record(last.at, POLICY, RecordedPolicy("head", "HEAD", sides["head"][0], replace(
+        sides["head"][1], missing=("compose.extra.yml",))), line=last.line + 1)
+    feed = ReplayFeed(replace(demo, records=(*demo.records, record)), "demo")
+    view = feed.view_at(None)
+    assert (view.compose, view.compose_missing) == (("compose.yml", "compose.host.yml"), ("compose.extra.yml",))
+    assert "missing: compose.extra.yml" in shown(view)

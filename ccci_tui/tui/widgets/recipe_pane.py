@@ -63,6 +63,11 @@ def recipe_renderable(view: View) -> Table:
             grid.add_row("tags" if i == 0 else "", line)
         if len(recipe.tags) > TAGS_SHOWN:
             grid.add_row("", Text(f"… {len(recipe.tags) - TAGS_SHOWN} older", style="dim"))
+    if view.compose:
+        chain = safe(" + ".join(view.compose))
+        if view.compose_missing:
+            chain.append_text(safe(f"  missing: {', '.join(view.compose_missing)}", "bold"))
+        grid.add_row("compose", chain)
     svc = view.observation.service if view.observation is not None else None
     grid.add_row(*_points("Spec stamp", spec_stamp(svc.spec if svc else None, view.stack), view))
     if svc is not None and svc.previous_spec is not None:
@@ -84,7 +89,8 @@ class RecipePane(KeyedPane):
 
     def key(self, view: View) -> tuple[object, ...]:
         svc = view.observation.service if view.observation is not None else None
-        return (view.recipe, view.expected_head, view.stack, svc.spec.labels if svc else None,
+        return (view.recipe, view.expected_head, view.stack, view.compose, view.compose_missing,
+                svc.spec.labels if svc else None,
                 svc.previous_spec.labels if svc and svc.previous_spec else None)
 
     def render_view(self, view: View) -> RenderableType:
