@@ -12,6 +12,14 @@ EXIT_USAGE = 2  # exit codes: 0 fine, 1 drift, 2 usage or connection error, 3 st
 FORMATS = ("text", "json", "markdown")
 
 
+def node_args(p: argparse.ArgumentParser) -> None:
+    """Where the engines of the swarm's other nodes are: a task's container facts come from its own node."""
+    p.add_argument("--node-host", action="append", metavar="NODE=DOCKER_HOST",
+                   help="the engine on NODE (hostname or id): unix://, tcp:// or ssh://; repeatable; also "
+                   "[nodes] in config.toml")
+    p.add_argument("--nodes-ssh", metavar="USER", help="reach every other node as ssh://USER@<its address>")
+
+
 def _target_args(p: argparse.ArgumentParser, stack_optional: bool = False) -> None:
     if stack_optional:  # with --recording the stack comes from the recording
         p.add_argument("stack", metavar="STACK", nargs="?", help="the stack name (abra derives it from the app domain)")
@@ -22,6 +30,7 @@ def _target_args(p: argparse.ArgumentParser, stack_optional: bool = False) -> No
     p.add_argument("--recipe", metavar="PATH", help="recipe checkout (default: found through abra's layout)")
     p.add_argument("--expect-head", metavar="REF", help="the commit the deploy should run (default: recipe HEAD)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    node_args(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "that moment, as a one-shot live diagnose does")
 
     p = sub.add_parser("mark", help="print the deploy marker (Version.Index) for a later `wait --since-index`")
+    node_args(p)
     p.add_argument("stack", metavar="STACK")
     p.add_argument("--service", default="app")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -97,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compose-file", metavar="CHAIN", help="COMPOSE_FILE chain (default: the app env's)")
     p.add_argument("--env-file", metavar="F", help="the app env file (default: found through abra's layout)")
     p.add_argument("--format", choices=FORMATS, default="text")
+    node_args(p)
 
     p = sub.add_parser(
         "record", help="record a stack's service (observations, events, verdicts) to a file, headless",
@@ -105,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "flushed at once, so an interrupted recording still replays.",
     )
     p.add_argument("stack", metavar="STACK")
+    node_args(p)
     p.add_argument("-o", "--output", metavar="FILE", required=True, help="the recording to write (.jsonl or .jsonl.gz)")
     p.add_argument("--service", default="app", help="the service to diagnose (default: app)")
     p.add_argument("--recipe", metavar="PATH", help="recipe checkout (default: found through abra's layout)")
@@ -131,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         "The plan's exact commands are shown first; without --yes you confirm by typing the stack name.",
     )
     p.add_argument("stack", metavar="STACK")
+    node_args(p)
     p.add_argument("--order", required=True, choices=("stop-first", "start-first"))
     p.add_argument("--base", metavar="REF", help="base ref (default: the tag the base stamp or app env names)")
     p.add_argument("--head", metavar="REF", help="head ref (default: the recipe HEAD)")

@@ -6,7 +6,7 @@ import os
 import shlex
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ class Config:
     abra_deploy: str = DEFAULT_ABRA_DEPLOY  # template: {app} {stack} {recipe} {ref} {server}
     poll_interval: float = 2.0  # seconds between reads when no event wakes the watch
     theme: str = "textual-dark"
+    nodes: Mapping[str, str] = field(default_factory=dict)  # [nodes]: node hostname or id -> DOCKER_HOST
 
     def abra_argv(self, **values: str) -> list[str]:
         """The abra deploy command with its placeholders filled."""
@@ -35,6 +36,16 @@ class Config:
             return [part.format(**values) for part in shlex.split(self.abra_deploy)]
         except KeyError as exc:
             raise ConfigError(f"{self.path or 'config'}: abra.deploy: unknown placeholder {exc}") from exc
+
+
+NODE_HOST_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
+
+
+def node_host_problem(host: object) -> str | None:
+    """Why `host` cannot be a node's DOCKER_HOST, or None."""
+    if not isinstance(host, str) or not host.startswith(NODE_HOST_SCHEMES) or host[-3:] == "://":
+        return f"{host!r} is not a DOCKER_HOST (expected unix://, tcp:// or ssh://…)"
+    return None
 
 
 def default_path() -> Path:
@@ -70,12 +81,12 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         raise ConfigError(f"cannot read config file {file}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
-    known = {"upgrade", "abra", "tui"}
+    known = {"upgrade", "abra", "tui", "nodes"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{file}: unknown table or key {key!r} (known: {', '.join(sorted(known))})")
-    upgrade, abra, tui = (data.get(k, {}) for k in ("upgrade", "abra", "tui"))
-    for name, table in (("upgrade", upgrade), ("abra", abra), ("tui", tui)):
+    upgrade, abra, tui, nodes = (data.get(k, {}) for k in ("upgrade", "abra", "tui", "nodes"))
+    for name, table in (("upgrade", upgrade), ("abra", abra), ("tui", tui), ("nodes", nodes)):
         if not isinstance(table, dict):
             raise ConfigError(f"{file}: {name} must be a table")
     where = str(file)
@@ -85,8 +96,13 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     poll = _get(tui, "poll_interval", float, f"{where}: tui", 2.0)
     if not 0.1 <= poll <= 60:
         raise ConfigError(f"{where}: tui.poll_interval: {poll} is outside 0.1..60 seconds")
+    for node, host in nodes.items():
+        problem = node_host_problem(host)
+        if problem:
+            raise ConfigError(f"{where}: nodes.{node}: {problem}")
     return Config(
         path=file,
+        nodes=dict(nodes),
         backend=backend,
         abra_deploy=_get(abra, "deploy", str, f"{where}: abra", DEFAULT_ABRA_DEPLOY),
         poll_interval=poll,

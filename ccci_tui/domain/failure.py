@@ -89,9 +89,14 @@ def explain(task: TaskState, timeline: Timeline | None, healthcheck: bool) -> Fa
         # 137 alone is ambiguous: OOM, SIGKILL after the stop grace period, or an unhealthy kill. And
         # the flag itself can miss: when the exit reaches dockerd before the OOM event, OOMKilled
         # stays false (seen on the lab engine under load), so "false" is not "no OOM"
-        why = ("its container is gone or on another node" if task.oom_killed is None
-               else "the engine did not flag an OOM kill, which it can miss")
-        cause, phrase = "exit", f"was killed with exit 137 (OOM not confirmed: {why})"
+        if task.node_access:  # on a node whose engine this tool cannot read
+            why = task.node_access
+        elif task.oom_killed is None:
+            why = "its container is gone or on another node"
+        else:
+            why = "the engine did not flag an OOM kill, which it can miss"
+        where = f" on node {task.node}" if task.node else ""
+        cause, phrase = "exit", f"was killed with exit 137{where} (OOM not confirmed: {why})"
     elif code not in (None, 0):
         cause, phrase = "exit", f"exited with code {code}"
     elif task.terminal and code == 0:

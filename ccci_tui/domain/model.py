@@ -132,6 +132,8 @@ class TaskState:
     memory_peak: int | None = None  # the cgroup's high-water mark (v1 max_usage) at `memory_at`
     memory_at: datetime | None = None  # when the memory was sampled
     memory_cgroup: str = ""  # "v1" or "v2" (v2: the engine reports no peak)
+    node: str = ""  # the node's hostname, when known
+    node_access: str = ""  # why the container facts could not be read on the task's node ("" when they were)
 
     @property
     def terminal(self) -> bool:

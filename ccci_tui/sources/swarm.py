@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,19 @@ STATS_WORKERS = 4
 _CACHE_MAX = 4096
 _CONTAINER_UP = frozenset({"starting", "running"})
 NODE_TTL_S = 30.0  # a node context read for evidence is read again after this long
-NODE_SAMPLE_FRESH_S = 5.0  # a memory sample this young is used as is for a node context
+NODE_SAMPLE_FRESH_S = 5.0
+NODE_BACKOFF_MAX_S = 60.0  # a memory sample this young is used as is for a node context
+
+
+@dataclass
+class _NodeAccess:
+    """The engine on another node, and its failures (retried with backoff; never blocks the view)."""
+
+    engine: SwarmSource
+    endpoint: str
+    failures: int = 0
+    retry_at: float = 0.0
+    error: str = ""
 
 
 class _Reading(NamedTuple):
@@ -97,13 +110,21 @@ OnError = Callable[[str], None]
 class SwarmSource:
     """Read-only access to one daemon; every call has a timeout and fails as SwarmError."""
 
-    def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 node_hosts: Mapping[str, str] | None = None, nodes_ssh: str | None = None) -> None:
         if base_url is None:
             base_url, self.label = resolve_endpoint()
         else:
             self.label = base_url
         self.base_url = base_url
         self.timeout = timeout
+        # the engines on other nodes: by node hostname or id (--node-host, [nodes]), else ssh://USER@<addr>
+        self.node_hosts = dict(node_hosts or {})
+        self.nodes_ssh = nodes_ssh
+        self._access: dict[str, _NodeAccess] = {}
+        self._node_table: dict[str, tuple[str, str]] = {}  # node id -> (hostname, address)
+        self._node_table_at = 0.0
+        self._self_name = ""
         self._client: Any = None
         self._lock = threading.Lock()
         self._node_id: str | None = None
@@ -179,8 +200,69 @@ class SwarmSource:
     @property
     def node_id(self) -> str:
         if self._node_id is None:
-            self._node_id = str((self.info().get("Swarm") or {}).get("NodeID", ""))
+            info = self.info()
+            self._self_name = str(info.get("Name", ""))
+            self._node_id = str((info.get("Swarm") or {}).get("NodeID", ""))
         return self._node_id
+
+    # ---- other nodes: their names, and their engines for container facts ----------------------------
+
+    def node_name(self, node_id: str) -> str:
+        """A node's hostname ("" when unknown); the swarm's node list is read at most every NODE_TTL_S."""
+        if not node_id:
+            return ""
+        if node_id == self.node_id:
+            return self._self_name
+        if node_id not in self._node_table or time.monotonic() - self._node_table_at > NODE_TTL_S:
+            with contextlib.suppress(SwarmError):
+                raw = self._call("list nodes", self.api.nodes)
+                self._node_table = {str(n.get("ID", "")): (
+                    str(_dict(n.get("Description")).get("Hostname", "")), str(_dict(n.get("Status")).get("Addr", "")))
+                    for n in raw}
+                self._node_table_at = time.monotonic()
+        return self._node_table.get(node_id, ("", ""))[0]
+
+    def _endpoint(self, node_id: str) -> str | None:
+        name = self.node_name(node_id)
+        for key in (node_id, name):
+            if key and key in self.node_hosts:
+                return self.node_hosts[key]
+        for key, host in self.node_hosts.items():  # an abbreviated node id, as `docker node ls` shows it
+            if len(key) >= 6 and node_id.startswith(key):
+                return host
+        addr = self._node_table.get(node_id, ("", ""))[1]
+        if self.nodes_ssh and addr:
+            return f"ssh://{self.nodes_ssh}@{addr}"
+        return None
+
+    def engine_for(self, node_id: str) -> tuple[SwarmSource | None, str]:
+        """The engine that knows `node_id`'s containers, or None and why not (for the evidence)."""
+        if node_id == self.node_id:
+            return self, ""
+        name = self.node_name(node_id) or node_id[:12]
+        access = self._access.get(node_id)
+        if access is None:
+            endpoint = self._endpoint(node_id)
+            if endpoint is None:
+                return None, f"no engine access to {name} (use --node-host {name}=DOCKER_HOST)"
+            access = self._access[node_id] = _NodeAccess(SwarmSource(endpoint, self.timeout), endpoint)
+        if access.failures and time.monotonic() < access.retry_at:
+            return None, f"the engine on {name} ({access.endpoint}) is unreachable: {access.error}"
+        return access.engine, ""
+
+    def _failed(self, node_id: str, exc: SwarmError) -> str:
+        """Note a node engine's failure: it is retried with backoff (1, 2, 4 … 60 s); returns why, for the task."""
+        access = self._access[node_id]
+        access.failures += 1
+        access.retry_at = time.monotonic() + min(NODE_BACKOFF_MAX_S, 2.0 ** (access.failures - 1))
+        access.error = str(exc)
+        name = self.node_name(node_id) or node_id[:12]
+        return f"the engine on {name} ({access.endpoint}) is unreachable: {exc}"
+
+    def _recovered(self, node_id: str) -> None:
+        access = self._access.get(node_id)
+        if access is not None and node_id != self.node_id:
+            access.failures, access.error = 0, ""
 
     def stacks(self) -> tuple[StackSummary, ...]:
         """Every stack (by com.docker.stack.namespace), one API call."""
@@ -248,9 +330,26 @@ class SwarmSource:
             self._read_node(node_id)
 
     def _enrich(self, task: TaskState) -> TaskState:
+        """The container facts only the engine on the task's own node has: its OOM flag and memory."""
+        name = self.node_name(task.node_id)
+        if name:
+            task = replace(task, node=name)
+        if not task.container_id:
+            return task
+        engine, why = self.engine_for(task.node_id)
+        if engine is None:
+            return replace(task, node_access=why)
+        if engine is self:
+            return self._container_facts(task)
+        try:
+            enriched = engine._container_facts(task)
+        except SwarmError as exc:
+            return replace(task, node_access=self._failed(task.node_id, exc))
+        self._recovered(task.node_id)
+        return enriched
+
+    def _container_facts(self, task: TaskState) -> TaskState:
         cid = task.container_id
-        if not cid or task.node_id != self.node_id:
-            return task  # a container exists only on the node that ran the task
         oom = self._oom.get(cid)
         if oom is None and task.terminal:
             oom = self._container_oom(cid)
@@ -284,11 +383,20 @@ class SwarmSource:
     def sample_memory(self, obs: Observation) -> dict[str, int]:
         """One-shot stats for this node's tasks whose container is up (see `sample_containers`), then the
         context of every node the tasks run on (the task detail shows it)."""
-        found = self.sample_containers(
-            t.container_id
-            for t in obs.tasks
-            if t.state in _CONTAINER_UP and t.container_id and t.node_id == self.node_id
-        )
+        up = [t for t in obs.tasks if t.state in _CONTAINER_UP and t.container_id]
+        found: dict[str, int] = {}
+        for node_id in sorted({t.node_id for t in up}):
+            engine, _ = self.engine_for(node_id)
+            if engine is None:
+                continue
+            cids = [t.container_id for t in up if t.node_id == node_id]
+            if engine is self:
+                found.update(self.sample_containers(cids))
+                continue
+            try:
+                found.update(engine.sample_containers(cids))
+            except SwarmError as exc:
+                self._failed(node_id, exc)
         self.refresh_nodes(obs)
         return found
 
@@ -330,16 +438,22 @@ class SwarmSource:
         names = {str(s.get("ID", "")): str(_dict(s.get("Spec")).get("Name", ""))
                  for s in self._call("list services", self.api.services)}
         tasks = [convert.node_task(t, names) for t in raw_tasks]
-        own = nid == self.node_id
-        if own:
+        engine, _ = self.engine_for(nid or node_id)
+        if engine is not None:  # the use of its tasks: only the engine on that node can say
             cids = {str(t.get("ID", "")): _container_id(t) for t in raw_tasks}
             now = datetime.now(UTC)
-            self.sample_containers(c for c in cids.values() if c and (
-                (r := self._memory.get(c)) is None or (now - r.at).total_seconds() > NODE_SAMPLE_FRESH_S))
-            tasks = [replace(t, memory_bytes=r.current) if (r := self._memory.get(cids.get(t.task_id, ""))) else t
+            try:
+                engine.sample_containers(c for c in cids.values() if c and (
+                    (r := engine._memory.get(c)) is None or (now - r.at).total_seconds() > NODE_SAMPLE_FRESH_S))
+            except SwarmError as exc:
+                self._failed(nid or node_id, exc)
+                engine = None
+        if engine is not None:
+            tasks = [replace(t, memory_bytes=r.current) if (r := engine._memory.get(cids.get(t.task_id, ""))) else t
                      for t in tasks]
         tasks.sort(key=lambda t: (t.service, t.task_id))
-        return NodeContext(nid or node_id, hostname, memory, tuple(tasks), at or datetime.now(UTC), usage_read=own)
+        return NodeContext(nid or node_id, hostname, memory, tuple(tasks), at or datetime.now(UTC),
+                           usage_read=engine is not None)
 
     def events(self, stack: str, on_event: OnEvent, on_reconnect: OnReconnect | None = None,
                on_error: OnError | None = None) -> EventWatcher:

@@ -40,9 +40,33 @@ class Target:
     notes: tuple[str, ...] = ()  # things found missing along the way, shown with the verdict
 
 
+def node_hosts(args: argparse.Namespace) -> dict[str, str]:
+    """The engines on the swarm's nodes: `[nodes]` in config.toml, then each `--node-host NODE=DOCKER_HOST`."""
+    from ccci_tui.config import ConfigError, load_config, node_host_problem
+
+    hosts: dict[str, str] = {}
+    try:
+        hosts.update(load_config(getattr(args, "config", None)).nodes)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    for item in getattr(args, "node_host", None) or ():
+        node, sep, host = item.partition("=")
+        problem = node_host_problem(host) if sep and node.strip() else "expected NODE=DOCKER_HOST"
+        if problem:
+            raise UsageError(f"--node-host {item!r}: {problem}")
+        hosts[node.strip()] = host.strip()
+    return hosts
+
+
+def swarm_source(args: argparse.Namespace, timeout: float = 10.0) -> SwarmSource:
+    """The daemon a command reads, with the engines of the other nodes it may ask for container facts."""
+    return SwarmSource(timeout=getattr(args, "api_timeout", timeout), node_hosts=node_hosts(args),
+                       nodes_ssh=getattr(args, "nodes_ssh", None))
+
+
 def manager_source(args: argparse.Namespace) -> SwarmSource:
     """The daemon a headless command reads: a swarm manager, or UsageError."""
-    source = SwarmSource(timeout=getattr(args, "api_timeout", 10.0))
+    source = swarm_source(args)
     try:
         source.require_manager()
     except SwarmError as exc:
@@ -88,6 +112,11 @@ def compose_chain(app_env: AppEnv | None, given: str | None = None) -> tuple[str
     if app_env is not None and app_env.compose_files:
         return tuple(app_env.compose_files)
     return ("compose.yml",)
+
+
+def chain_in_checkout(recipe_path: Path, chain: tuple[str, ...]) -> tuple[str, ...]:
+    """The files of `chain` the checkout does not have (a deploy from it would fail on them)."""
+    return tuple(name for name in chain if not (recipe_path / name).is_file())
 
 
 def upgrade_sides(
