@@ -83,7 +83,7 @@ def memory_facts(task: TaskState, now: datetime | None) -> tuple[str, ...]:
     if task.memory_bytes is None:
         out.append(f"not sampled ({limit})")
     else:
-        when = f"sampled {task.memory_at:%H:%M:%S} UTC" if task.memory_at else "sampled"
+        when = f"sampled {task.memory_at:%H:%M:%S} UTC" if task.memory_at else "sample time not recorded"
         age = _age(task.memory_at, now)
         if task.terminal:
             what = "last sample before it ended" + (", not its use when it was killed" if task.oom_killed else "")
