@@ -7,17 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from ccci_tui import __version__
+from ccci_tui.args import node_args
 
 EXIT_USAGE = 2  # exit codes: 0 fine, 1 drift, 2 usage or connection error, 3 still in progress
 FORMATS = ("text", "json", "markdown")
-
-
-def node_args(p: argparse.ArgumentParser) -> None:
-    """Where the engines of the swarm's other nodes are: a task's container facts come from its own node."""
-    p.add_argument("--node-host", action="append", metavar="NODE=DOCKER_HOST",
-                   help="the engine on NODE (hostname or id): unix://, tcp:// or ssh://; repeatable; also "
-                   "[nodes] in config.toml")
-    p.add_argument("--nodes-ssh", metavar="USER", help="reach every other node as ssh://USER@<its address>")
 
 
 def _target_args(p: argparse.ArgumentParser, stack_optional: bool = False) -> None:

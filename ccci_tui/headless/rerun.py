@@ -7,8 +7,7 @@ import sys
 
 from ccci_tui.config import ConfigError, load_config
 from ccci_tui.headless.render import emit
-from ccci_tui.sources.swarm import SwarmSource
-from ccci_tui.sources.target import UsageError
+from ccci_tui.sources.target import UsageError, swarm_source
 from ccci_tui.upgrade.plan import PlanError, UpgradePlan, locate, make_plan
 from ccci_tui.upgrade.progress import DONE, FAILED, INTERRUPTED, START, StepReport
 from ccci_tui.upgrade.run import RerunError, execute
@@ -38,7 +37,7 @@ def run_rerun(args: argparse.Namespace) -> int:
         app_env, recipe = locate(args.stack, args.recipe, use_app_env=not args.env_file)
     except PlanError as exc:
         raise UsageError(str(exc)) from exc
-    source = SwarmSource()
+    source = swarm_source(args, config)
     try:
         plan = make_plan(args.stack, args.order, recipe, source, config, base=args.base, head=args.head,
                          env_file=args.env_file, app_env=app_env, backend=args.backend,

@@ -17,6 +17,7 @@ from ccci_tui.sources.abra import AbraError, AppEnv, abra_dir, find_app_env, rec
 from ccci_tui.sources.swarm import SwarmError, SwarmSource
 
 if TYPE_CHECKING:
+    from ccci_tui.config import Config
     from ccci_tui.sources.recipe import RecipeSource
 
 
@@ -40,28 +41,29 @@ class Target:
     notes: tuple[str, ...] = ()  # things found missing along the way, shown with the verdict
 
 
-def node_hosts(args: argparse.Namespace) -> dict[str, str]:
+def node_hosts(args: argparse.Namespace, config: Config | None = None) -> dict[str, str]:
     """The engines on the swarm's nodes: `[nodes]` in config.toml, then each `--node-host NODE=DOCKER_HOST`."""
     from ccci_tui.config import ConfigError, load_config, node_host_problem
 
     hosts: dict[str, str] = {}
     try:
-        hosts.update(load_config(getattr(args, "config", None)).nodes)
+        hosts.update((config or load_config(getattr(args, "config", None))).nodes)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
-    for item in getattr(args, "node_host", None) or ():
+    for item in getattr(args, "node_host", None) or getattr(args, "tui_node_host", None) or ():
         node, sep, host = item.partition("=")
-        problem = node_host_problem(host) if sep and node.strip() else "expected NODE=DOCKER_HOST"
+        problem = node_host_problem(host.strip()) if sep and node.strip() else "expected NODE=DOCKER_HOST"
         if problem:
             raise UsageError(f"--node-host {item!r}: {problem}")
         hosts[node.strip()] = host.strip()
     return hosts
 
 
-def swarm_source(args: argparse.Namespace, timeout: float = 10.0) -> SwarmSource:
+def swarm_source(args: argparse.Namespace, config: Config | None = None, timeout: float = 10.0) -> SwarmSource:
     """The daemon a command reads, with the engines of the other nodes it may ask for container facts."""
-    return SwarmSource(timeout=getattr(args, "api_timeout", timeout), node_hosts=node_hosts(args),
-                       nodes_ssh=getattr(args, "nodes_ssh", None))
+    ssh = getattr(args, "nodes_ssh", None) or getattr(args, "tui_nodes_ssh", None)
+    return SwarmSource(timeout=getattr(args, "api_timeout", timeout), node_hosts=node_hosts(args, config),
+                       nodes_ssh=ssh)
 
 
 def manager_source(args: argparse.Namespace) -> SwarmSource:

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ccci_tui.args import node_args
+
 if TYPE_CHECKING:
     from ccci_tui.tui.app import CcciApp
 
@@ -33,6 +35,7 @@ def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
                         "(.jsonl or .jsonl.gz); needs --stack")
     parser.add_argument("--config", dest="tui_config", metavar="FILE",
                         help="TUI: config file (default: $CCCI_TUI_CONFIG or the user config)")
+    node_args(parser, dest_prefix="tui_")
 
 
 def add_replay_parser(sub: Any) -> None:
@@ -64,8 +67,8 @@ def _recording_app(path: Path, label: str, config: Any) -> CcciApp | str:
 
 def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
     from ccci_tui.sources.recipe import recipe_dir_problem
-    from ccci_tui.sources.swarm import SwarmError, SwarmSource
-    from ccci_tui.sources.target import resolve_target
+    from ccci_tui.sources.swarm import SwarmError
+    from ccci_tui.sources.target import UsageError, resolve_target, swarm_source
 
     stack, service = args.tui_stack, args.tui_service
     recipe, expect_head = args.tui_recipe, args.tui_expect_head
@@ -73,8 +76,8 @@ def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
     if record and stack is None:
         return "--record needs --stack: a recording holds one stack's service"
     try:
-        source = SwarmSource()
-    except SwarmError as exc:
+        source = swarm_source(args, config)
+    except (SwarmError, UsageError) as exc:
         return str(exc)
     # A path that is plainly wrong fails here, before the screen is taken over; what needs git (is it
     # a repository, does the ref exist) is read in the background, so a slow git never holds up the
