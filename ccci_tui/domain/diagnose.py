@@ -33,6 +33,7 @@ from ccci_tui.domain.model import (
     UpdatePolicy,
     mark_attempted,
 )
+from ccci_tui.domain.placement import co_residence, unplaced_lines
 from ccci_tui.domain.stamp import Stamp, parse_stamp, stamp_key, version_label
 from ccci_tui.domain.timeline import Timeline
 from ccci_tui.domain.verdict import Evidence, Expectation, Verdict
@@ -153,8 +154,9 @@ def _waited(ctx: _Ctx, task: TaskState) -> float:
 
 
 def _memory_lines(ctx: _Ctx, task: TaskState) -> list[Evidence]:
-    """For a task that died of memory or waits for it: its memory facts, and its node's (or, for a task no
-    node could take, every node's) memory with what the tasks there limit, reserve and use."""
+    """For a task that died of memory or waits for a node: its memory facts and where it ran against the old
+    task (start-first), its node's memory with what the tasks there limit, reserve and use; for a task no
+    node could take, why each node could not."""
     starved = bool(task.err and fl.NO_NODE in task.err and not task.terminal)
     oom = fl.oom_seen(task, ctx.timeline)
     if not (oom or task.exit_code == 137 or starved):
@@ -164,16 +166,24 @@ def _memory_lines(ctx: _Ctx, task: TaskState) -> list[Evidence]:
     # the OOM event counts as the flag, and the limit of the spec the task ran where the task has none
     task = replace(task, oom_killed=True if oom else task.oom_killed,
                    memory_limit=task.memory_limit or (spec.memory_limit if spec is not None else None))
-    if starved:  # it never ran: what it asks for, not what it used
+    if starved:  # it never ran: what it asks for, and why each node said no
         wants = spec.memory_reservation if spec is not None else None
         lines = [Evidence(v.SRC_SPEC, f"memory: the task asks for a reservation of {fmt_bytes(wants)}" if wants
                           else "memory: the task sets no memory reservation")]
-    else:
-        lines = [Evidence(v.SRC_TASK, f"memory: {fact}") for fact in memory_facts(task, ctx.now)]
-    nodes = ctx.nodes if starved else tuple(n for n in ctx.nodes if n.id == task.node_id)
+        lines += [Evidence(v.SRC_NODE, line) for line in unplaced_lines(
+            ctx.nodes, wants, spec.constraints if spec is not None else ())]
+        return lines
+    lines = [Evidence(v.SRC_TASK, f"memory: {fact}") for fact in memory_facts(task, ctx.now)]
+    if _order(ctx) == "start-first":
+        old = [t for t in ctx.tasks if t.id != task.id and t.role in (ROLE_CURRENT, ROLE_PREVIOUS)
+               and t.desired == "running"]
+        where = co_residence(task, old, {n.id: n.hostname for n in ctx.nodes if n.hostname})
+        if where:
+            lines.append(Evidence(v.SRC_NODE, where))
+    nodes = tuple(n for n in ctx.nodes if n.id == task.node_id)
     lines += [Evidence(v.SRC_NODE, fact.strip()) for n in nodes for fact in node_facts(n, ctx.svc.name)]
     if not nodes and task.node_id:
-        lines.append(Evidence(v.SRC_NODE, f"node {task.node_id[:12]}: its memory was not read"))
+        lines.append(Evidence(v.SRC_NODE, f"node {task.node or task.node_id[:12]}: its memory was not read"))
     return lines
 
 

@@ -63,7 +63,7 @@ def memory_cell(task: TaskState) -> tuple[str, float | None]:
     if node_oom(task):
         return "node OOM (no limit)", None
     if task.memory_bytes is None:
-        return "-", None
+        return ("not read on its node" if task.node_access else "-"), None
     if task.terminal:  # a sample of a task that has ended is history: say so
         return f"last {fmt_bytes(task.memory_bytes)}", None
     limit = task.memory_limit
@@ -81,7 +81,7 @@ def memory_facts(task: TaskState, now: datetime | None) -> tuple[str, ...]:
     elif node_oom(task):
         out.append("node OOM: it had no memory limit, so the kernel killed it because the node ran out of memory")
     if task.memory_bytes is None:
-        out.append(f"not sampled ({limit})")
+        out.append(f"not read: {task.node_access} ({limit})" if task.node_access else f"not sampled ({limit})")
     else:
         when = f"sampled {task.memory_at:%H:%M:%S} UTC" if task.memory_at else "sample time not recorded"
         age = _age(task.memory_at, now)
@@ -128,18 +128,16 @@ def node_facts(node: NodeContext, service: str = "") -> tuple[str, ...]:
     return tuple(out)
 
 
+def starved(obs: Observation) -> bool:
+    """A task of `obs` waits for a node that can take it (`no suitable node …`)."""
+    return any(not t.terminal and "no suitable node" in f"{t.err or ''} {t.message}" for t in obs.tasks)
+
+
 def wants_node_context(obs: Observation) -> tuple[str, ...]:
-    """Nodes whose context the evidence needs: where a task was OOM-killed or exited 137, and where a
-    task waits for resources (`no suitable node (insufficient resources …)`)."""
-    nodes: list[str] = []
-    starved = False
-    for t in obs.tasks:
-        if (t.oom_killed is True or t.exit_code == 137) and t.node_id and t.node_id not in nodes:
-            nodes.append(t.node_id)
-        starved = starved or (not t.terminal and "insufficient resources" in f"{t.err or ''} {t.message}")
-    if starved:  # a task no node could take: the nodes the service's tasks run on, where it wanted to go
-        nodes += [t.node_id for t in obs.tasks if t.node_id and t.node_id not in nodes and not t.terminal]
-    return tuple(dict.fromkeys(nodes))
+    """Nodes whose context the evidence needs: where a task was OOM-killed or exited 137 (a starved task needs
+    every node: see `starved`)."""
+    return tuple(dict.fromkeys(t.node_id for t in obs.tasks
+                               if (t.oom_killed is True or t.exit_code == 137) and t.node_id))
 
 
 def series(samples: Sequence[tuple[datetime, int]], width: int = 24) -> str:

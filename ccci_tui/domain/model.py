@@ -84,6 +84,7 @@ class SpecSummary:
     memory_reservation: int | None = None
     healthcheck: tuple[str, ...] | None = None
     monitor_hint_s: float | None = None  # start_period + interval x retries, when a healthcheck exists
+    constraints: tuple[str, ...] = ()  # TaskTemplate.Placement.Constraints, e.g. node.role==manager
 
     def label(self, key: str) -> str | None:
         return self.labels.get(key)
@@ -180,7 +181,15 @@ class NodeContext:
     memory_bytes: int | None  # Description.Resources.MemoryBytes: what the scheduler places against
     tasks: tuple[NodeTask, ...] = ()
     at: datetime | None = None
-    usage_read: bool = False  # whether this engine could read the tasks' use (only on its own node)
+    usage_read: bool = False  # whether the tasks' use was read (by the engine on that node)
+    role: str = ""  # manager or worker
+    labels: Mapping[str, str] = field(default_factory=dict)  # node labels (Spec.Labels), for constraints
+    available: bool = True  # ready and active: the scheduler may place tasks there
+
+    @property
+    def free(self) -> int | None:
+        """Memory not reserved by its tasks: what the scheduler can still place against."""
+        return None if self.memory_bytes is None else self.memory_bytes - self.reserved
 
     @property
     def reserved(self) -> int:

@@ -37,7 +37,8 @@ def tasks_json(obs: Observation) -> list[dict[str, Any]]:
     from ccci_tui.domain.memory import memory_dict
 
     return [{
-        "id": t.id, "slot": t.slot, "node": t.node_id, "state": t.state, "desired": t.desired,
+        "id": t.id, "slot": t.slot, "node": t.node_id, "node_name": t.node or None,
+        "node_access": t.node_access or None, "state": t.state, "desired": t.desired,
         "exit_code": t.exit_code, "oom_killed": t.oom_killed, "error": t.err, "memory": memory_dict(t, obs.at),
     } for t in obs.tasks]
 

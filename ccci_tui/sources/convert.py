@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from ccci_tui.domain.model import (
     ROLE_PREVIOUS,
     TERMINAL_TASK_STATES,
     Event,
+    NodeContext,
     NodeTask,
     ServiceState,
     SpecSummary,
@@ -78,6 +79,7 @@ def spec_summary(spec: object) -> SpecSummary:
         memory_reservation=_dict(resources.get("Reservations")).get("MemoryBytes") or None,
         healthcheck=tuple(str(x) for x in test) if isinstance(test, list) else None,
         monitor_hint_s=hint,
+        constraints=tuple(str(c) for c in _dict(template.get("Placement")).get("Constraints") or ()),
     )
 
 
@@ -204,9 +206,14 @@ def node_task(raw: Mapping[str, Any], service_names: Mapping[str, str]) -> NodeT
     )
 
 
-def node_identity(raw: Mapping[str, Any]) -> tuple[str, str, int | None]:
-    """(id, hostname, memory bytes) from `GET /nodes/{id}`."""
-    desc = _dict(raw.get("Description"))
+def node_context(raw: Mapping[str, Any], tasks: Sequence[NodeTask], at: datetime, usage_read: bool) -> NodeContext:
+    """A node as `GET /nodes/{id}` describes it, with the tasks it runs."""
+    desc, spec = _dict(raw.get("Description")), _dict(raw.get("Spec"))
     memory = _dict(desc.get("Resources")).get("MemoryBytes")
-    return (str(raw.get("ID", "")), str(desc.get("Hostname", "")),
-            memory if isinstance(memory, int) and memory > 0 else None)
+    return NodeContext(
+        id=str(raw.get("ID", "")), hostname=str(desc.get("Hostname", "")),
+        memory_bytes=memory if isinstance(memory, int) and memory > 0 else None,
+        tasks=tuple(tasks), at=at, usage_read=usage_read, role=str(spec.get("Role", "")),
+        labels={str(k): str(v) for k, v in _dict(spec.get("Labels")).items()},
+        available=_dict(raw.get("Status")).get("State") == "ready" and spec.get("Availability", "active") == "active",
+    )

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ccci_tui.domain.memory import wants_node_context
+from ccci_tui.domain.memory import starved, wants_node_context
 from ccci_tui.domain.model import Event, NodeContext, Observation, ServiceState, TaskState, stack_badge
 from ccci_tui.domain.times import parse_engine_time
 from ccci_tui.sources import convert, engine_api
@@ -308,15 +308,20 @@ class SwarmSource:
         tasks = [convert.task_state(t, svc) for t in raw_tasks]
         tasks.sort(key=lambda t: (t.slot or 0, t.created_at or now))
         obs = Observation(at=now, service=svc, tasks=tuple(self._enrich(t) for t in tasks))
-        for node_id in wants_node_context(obs):  # a death or a wait for memory: its node's memory is evidence
+        wanted = wants_node_context(obs)
+        if starved(obs):  # a task no node takes: why each node said no is evidence
+            with contextlib.suppress(SwarmError):
+                wanted = tuple(dict.fromkeys((*wanted, *self.node_ids())))
+        for node_id in wanted:  # a death of memory, or a wait for a node: the node's memory is evidence
             cached = self._nodes.get(node_id)
             if cached is None or cached.at is None or (now - cached.at).total_seconds() > NODE_TTL_S:
                 self._read_node(node_id)
         return self._with_nodes(obs)
 
     def _with_nodes(self, obs: Observation) -> Observation:
-        """`obs` with the node contexts known for its tasks' nodes (read on demand or by `refresh_nodes`)."""
-        ids = sorted({t.node_id for t in obs.tasks if t.node_id})
+        """`obs` with the node contexts known for its tasks' nodes (read on demand or by `refresh_nodes`);
+        with every node known when a task waits for one."""
+        ids = sorted(self._nodes) if starved(obs) else sorted({t.node_id for t in obs.tasks if t.node_id})
         nodes = tuple(self._nodes[n] for n in ids if n in self._nodes)
         return replace(obs, nodes=nodes) if nodes else obs
 
@@ -432,13 +437,14 @@ class SwarmSource:
         """A node's memory and the memory limits, reservations and (on this engine's own node) use of every
         task it is meant to run: node inspect, the node's tasks, the service names, and stats."""
         raw = self._call(f"inspect node {node_id[:12]}", self.api.inspect_node, node_id)
-        nid, hostname, memory = convert.node_identity(raw)
+        nid = str(raw.get("ID", "")) or node_id
+        hostname = str(_dict(raw.get("Description")).get("Hostname", ""))
         raw_tasks = self._call(f"list tasks of node {hostname or node_id[:12]}", self.api.tasks,
                                filters={"node": node_id, "desired-state": "running"})
         names = {str(s.get("ID", "")): str(_dict(s.get("Spec")).get("Name", ""))
                  for s in self._call("list services", self.api.services)}
         tasks = [convert.node_task(t, names) for t in raw_tasks]
-        engine, _ = self.engine_for(nid or node_id)
+        engine, _ = self.engine_for(nid)
         if engine is not None:  # the use of its tasks: only the engine on that node can say
             cids = {str(t.get("ID", "")): _container_id(t) for t in raw_tasks}
             now = datetime.now(UTC)
@@ -446,14 +452,13 @@ class SwarmSource:
                 engine.sample_containers(c for c in cids.values() if c and (
                     (r := engine._memory.get(c)) is None or (now - r.at).total_seconds() > NODE_SAMPLE_FRESH_S))
             except SwarmError as exc:
-                self._failed(nid or node_id, exc)
+                self._failed(nid, exc)
                 engine = None
         if engine is not None:
             tasks = [replace(t, memory_bytes=r.current) if (r := engine._memory.get(cids.get(t.task_id, ""))) else t
                      for t in tasks]
         tasks.sort(key=lambda t: (t.service, t.task_id))
-        return NodeContext(nid or node_id, hostname, memory, tuple(tasks), at or datetime.now(UTC),
-                           usage_read=engine is not None)
+        return convert.node_context(raw, tasks, at or datetime.now(UTC), usage_read=engine is not None)
 
     def events(self, stack: str, on_event: OnEvent, on_reconnect: OnReconnect | None = None,
                on_error: OnError | None = None) -> EventWatcher:

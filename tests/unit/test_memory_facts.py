@@ -18,6 +18,7 @@ from ccci_tui.domain.memory import (
     memory_facts,
     node_facts,
     series,
+    starved,
     wants_node_context,
 )
 from ccci_tui.domain.model import NodeContext, NodeTask, Observation, TaskState
@@ -124,7 +125,8 @@ def test_which_nodes_the_evidence_needs() -> None:
     assert wants_node_context(died) == ("node2",)
     pending = task(id="p" * 25, node_id="", state="pending",
                    err="no suitable node (insufficient resources on 1 node)")
-    assert wants_node_context(Observation(T0, None, (task(), pending))) == ("node1",)
+    waiting = Observation(T0, None, (task(), pending))
+    assert wants_node_context(waiting) == () and starved(waiting) and not starved(died)  # every node, then
 
 
 def test_samples_over_time_and_the_recording_keeps_them() -> None:

@@ -76,8 +76,8 @@ def task_renderable(t: TaskState, now: datetime | None = None, samples: Samples 
         ("since", f"{abs_time(t.updated_at)} UTC" if t.updated_at else "?"),
         ("created", f"{abs_time(t.created_at)} UTC" if t.created_at else "?"),
         ("exit code", "" if t.exit_code is None else str(t.exit_code)),
-        ("OOM-killed", {True: "yes (State.OOMKilled)", False: "no", None: "unknown: container not on this node"}[
-            t.oom_killed]),
+        ("OOM-killed", {True: "yes (State.OOMKilled)", False: "no",
+                        None: f"unknown: {t.node_access or 'its container is gone or was not read'}"}[t.oom_killed]),
     ]
     rows += [("memory" if i == 0 else "", fact) for i, fact in enumerate(memory_facts(t, now))]
     if len(samples) > 1:
@@ -87,7 +87,7 @@ def task_renderable(t: TaskState, now: datetime | None = None, samples: Samples 
     rows += [
         ("message", t.message),
         ("error", t.err or ""),
-        ("node", t.node_id),
+        ("node", f"{t.node} ({t.node_id})" if t.node else t.node_id),
     ]
     if node is not None:
         rows += [("", fact) for fact in node_facts(node, service)]

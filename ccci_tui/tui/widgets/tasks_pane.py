@@ -12,7 +12,7 @@ from ccci_tui.tui.view import View
 from ccci_tui.tui.widgets.synced_table import KeyCell, Row, SyncedTable, TaskMessage
 
 # the error before the memory bar: errors are short, and the first thing to read
-COLUMNS = ("", "slot", "task", "spec", "state", "desired", "exit", "OOM", "error", "memory")
+COLUMNS = ("", "slot", "task", "node", "spec", "state", "desired", "exit", "OOM", "error", "memory")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BAD = frozenset({"failed", "rejected"})
 
@@ -34,6 +34,7 @@ def task_row(t: TaskState, marked: bool, colours: dict[str, str], limit: int | N
         KeyCell("▶" if marked else " ", t.id, style="bold"),
         Text(str(t.slot) if t.slot is not None else "-", style=dim),
         safe(t.id[:12], "bold" if marked else dim),
+        safe(t.node or t.node_id[:12], f"italic {colours['warning']}" if t.node_access else dim),
         Text(role, style=role_style),
         Text(t.state, style=bad or ("bold" if t.running else dim)),
         Text(t.desired, style=dim),
