@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/ccci-tui --demo
 
-# The whole suite: brings the lab swarm up first (live tests skip without one unless CCCI_REQUIRE_SWARM=1).
+# The whole suite: brings the lab swarm and the two-node lab up first (live and multinode tests skip
+# without them unless CCCI_REQUIRE_SWARM=1).
 test: $(STAMP)
 	@scripts/swarm-lab up || { [ -z "$$CCCI_REQUIRE_SWARM" ] || exit 1; echo "swarm-lab: unavailable, live tests will skip"; }
+	@scripts/swarm-lab multi-up || { [ -z "$$CCCI_REQUIRE_SWARM" ] || exit 1; echo "swarm-lab: two-node lab unavailable, multinode tests will skip"; }
 	$(BIN)/python -m pytest -n 3 --dist worksteal -m "not serial"
 	$(BIN)/python -m pytest -m serial
 

@@ -28,6 +28,7 @@ from tests.support.lab import (
     swarm_lab,
 )
 from tests.support.lab import lab_problem as _lab_problem
+from tests.support.multinode import multinode_lab  # noqa: F401 - the two-node lab fixture
 from tests.support.recipes import Recipe, build_recipe
 from tests.support.replays import replay_problems
 from tests.support.sweep import sweep
