@@ -214,6 +214,10 @@ def run_diagnose_recording(args: argparse.Namespace) -> int:
         "recipe": header.recipe_path,
         "expected_head": result.expect.head or (recipe.head_sha if recipe else None),
     }
+    if args.format == "json":
+        from ccci_tui.headless.render import tasks_json
+
+        context["tasks"] = tasks_json(result.observation)
     emit(result.verdict, args.format, context, header.notes)
     return result.verdict.exit_code
 

@@ -76,4 +76,6 @@ def redacted_observation_tree(obs: Observation) -> Tree:
                   "order": [t.id for t in obs.tasks]}
     if obs.error is not None:
         tree["error"] = _text(obs.error)
+    if obs.nodes:
+        tree["nodes"] = {n.id: redact_tree(encode(n)) for n in obs.nodes}
     return tree

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ccci_tui.domain import codec
 from ccci_tui.domain.codec import CodecError, Tree
 from ccci_tui.domain.compose import ComposePolicy
-from ccci_tui.domain.model import Observation, ServiceState, TaskState
+from ccci_tui.domain.model import NodeContext, Observation, ServiceState, TaskState
 from ccci_tui.domain.replay import RecordedPolicy
 
 FORMAT = "ccci-recording"
@@ -45,7 +46,7 @@ class Track:
         if prev is None:
             raise CodecError("a delta with nothing to apply to (no readable keyframe before it)")
         if not delta:
-            obs = Observation(at=at, service=prev.service, tasks=prev.tasks, error=prev.error)
+            obs = replace(prev, at=at)
             self.obs = obs
             return obs
         if not isinstance(delta, dict) or not _DELTA_OPS.issuperset(delta):
@@ -81,9 +82,32 @@ class Track:
             except (KeyError, TypeError) as exc:
                 raise CodecError(f"task order names an unknown task {exc}") from exc
         error = sets.get("error", None if "error" in delta.get(codec.REMOVED, ()) else prev.error)
-        obs = Observation(at=at, service=service, tasks=ordered, error=error)
+        obs = Observation(at=at, service=service, tasks=ordered, error=error,
+                          nodes=self._nodes(prev, delta, sets, nested))
         self.obs, self.tasks = obs, tasks
         return obs
+
+
+    @staticmethod
+    def _nodes(prev: Observation, delta: Tree, sets: Tree, nested: Tree) -> tuple[NodeContext, ...]:
+        """The node contexts after `delta`: replaced, patched per node, or gone."""
+        if "nodes" in delta.get(codec.REMOVED, ()):
+            return ()
+        if "nodes" in sets:
+            return tuple(codec.decode(NodeContext, n) for n in (sets["nodes"] or {}).values())
+        if "nodes" not in nested:
+            return prev.nodes
+        sub = nested["nodes"]
+        nodes = {n.id: n for n in prev.nodes}
+        for node_id in sub.get(codec.REMOVED, ()):
+            nodes.pop(node_id, None)
+        for node_id, tree in sub.get(codec.SET, {}).items():
+            nodes[node_id] = codec.decode(NodeContext, tree)
+        for node_id, change in sub.get(codec.NESTED, {}).items():
+            if node_id not in nodes:
+                raise CodecError(f"a delta changes the unknown node {node_id}")
+            nodes[node_id] = codec.patch(NodeContext, nodes[node_id], change)
+        return tuple(nodes.values())
 
 
 def policy_value(tree: Any) -> RecordedPolicy:

@@ -54,7 +54,9 @@ def test_the_oom_head_reached_its_limit_in_the_row_the_detail_and_the_json(swarm
     evidence = [(e["source"], e["text"]) for e in doc["verdict"]["evidence"]]
     assert ("task", "memory: reached the limit (OOM): the kernel killed it at its 32M limit") in evidence, evidence
     node_lines = [text for source, text in evidence if source == "node"]
-    assert node_lines and node_lines[0].startswith("node ") and " memory; its " in node_lines[0], evidence
+    assert node_lines[0].startswith("the head task ran on node ") and "beside the old task (co-residence" in \
+        node_lines[0], evidence  # start-first on one node: both at once
+    assert node_lines[1].startswith("node ") and " memory; its " in node_lines[1], evidence
 
     obs = SwarmSource().observe(stack)
     task = next(t for t in obs.tasks if t.exit_code == 137)

@@ -171,3 +171,26 @@ def test_a_stop_first_head_pending_a_moment_is_not_stuck() -> None:
     stuck = diagnose(stop_first, None, later)
     assert stuck.kind == v.UPDATE_STUCK
     assert [e.text for e in stuck.evidence][1].startswith("memory: the task ")
+
+
+def test_a_recording_keeps_node_contexts_through_deltas(tmp_path) -> None:
+    """The writer's delta records and the reader's patches carry node contexts (added, changed, gone)."""
+    from ccci_tui.domain.replay import Header
+    from ccci_tui.sources.recording import RecordingWriter, read_recording
+
+    path = tmp_path / "nodes.jsonl"
+    header = Header(format="ccci-recording", version=1, tool_version="0.1.0", host=None, stack="s", created=T0)
+    writer = RecordingWriter(path, header, heartbeat_s=0)
+    t = task(memory_bytes=2 * MB, memory_at=T0)
+    reads = [
+        Observation(T0, None, (t,)),
+        Observation(T0 + timedelta(seconds=1), None, (t,), nodes=(node(),)),
+        Observation(T0 + timedelta(seconds=2), None, (t,), nodes=(replace(node(), tasks=node().tasks[:1]),)),
+        Observation(T0 + timedelta(seconds=3), None, (t,), nodes=(replace(node(), tasks=node().tasks[:1]),)),
+        Observation(T0 + timedelta(seconds=4), None, (t,)),
+    ]
+    for obs in reads:
+        writer.observation(obs)
+    writer.close()
+    back = [r.value for r in read_recording(path).of_kind("observation")]
+    assert [o.nodes for o in back] == [o.nodes for o in reads]
