@@ -103,8 +103,10 @@ def deploy_recipe(
     compose_chain: Sequence[str] = DEFAULT_COMPOSE,
     service: str = "app",
     order: str | None = None,
+    extra_files: Sequence[Path] = (),
 ) -> DeployResult:
-    """Deploy `recipe` at `ref` (None: the working tree as it is, as abra does) to `stack`."""
+    """Deploy `recipe` at `ref` (None: the working tree as it is, as abra does) to `stack`; `extra_files`
+    (outside the recipe, e.g. a placement overlay) go after its chain and before the stamp overlay."""
     env = dict(env or {})
     with contextlib.ExitStack() as stack_ctx:
         if ref is None:
@@ -122,7 +124,7 @@ def deploy_recipe(
         for f in files:
             if not f.is_file():
                 raise DeployError(f"compose file {f.name} does not exist at {ref or 'the working tree'}")
-        argv, proc = stack_deploy(stack, [*files, overlay], env, cwd=root)
+        argv, proc = stack_deploy(stack, [*files, *extra_files, overlay], env, cwd=root)
         return DeployResult(stack, commit, stamp, argv, proc.stdout, proc.stderr)
 
 
