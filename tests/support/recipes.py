@@ -31,10 +31,10 @@ SCRIPTS = {
     + _CLAIM,
     # oom: while another task holds the lock, needs more memory than the 32M limit (LAB.md); the
     # 2 s before the allocation leave one ~1 s stats read room to see the task alive. The kernel kills
-    # `tail`; the shell exits 137 0.3 s later, because an exit that beats the engine's OOM event
+    # `tail`; the shell exits 137 1 s later, because an exit that beats the engine's OOM event
     # leaves State.OOMKilled false (seen on this engine under load: 137, OOMKilled false)
     "oom": _LOCK_PROLOGUE
-    + f"if {_OWNED_ELSEWHERE}; then sleep 2; dd if=/dev/zero bs=1M count=300 | tail || {{ sleep 0.3; exit 137; }}; fi; "
+    + f"if {_OWNED_ELSEWHERE}; then sleep 2; dd if=/dev/zero bs=1M count=300 | tail || {{ sleep 1; exit 137; }}; fi; "
     + _CLAIM,
     # poison: spoils the volume for every version and never turns healthy (reference run F's shape)
     "poison": "touch /data/poison; while true; do sleep 1; done",
