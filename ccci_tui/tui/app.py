@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from ccci_tui.domain.model import stack_badge
 from ccci_tui.domain.replay import Recording
+from ccci_tui.sources.contexts import ContextAccess, DockerContext
 from ccci_tui.sources.source import LiveSource
 from ccci_tui.sources.swarm import StackSummary, SwarmSource
 from ccci_tui.tui.commands import APP, COMMANDS, app_bindings, applies, help_rows
@@ -26,13 +27,13 @@ from ccci_tui.tui.compare_source import Comparer, RecipeComparer, recorded_compa
 from ccci_tui.tui.live_feed import LiveFeed, Resolver, list_stacks
 from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.replay_feed import ReplayFeed
-from ccci_tui.tui.rerun_flow import PLANNING, RUNNING, RerunFlow
+from ccci_tui.tui.rerun_flow import IDLE, PLANNING, RUNNING, RerunFlow
 from ccci_tui.tui.rerunner import Rerunner
 from ccci_tui.tui.screens.compare import CompareScreen
 from ccci_tui.tui.screens.help import HelpScreen
 from ccci_tui.tui.screens.loading import Loading
 from ccci_tui.tui.screens.main import MainScreen
-from ccci_tui.tui.screens.picker import PickerScreen, short_service, step_service
+from ccci_tui.tui.screens.picker import Choice, PickerScreen, short_service, step_service
 from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View
 
 Clock = Callable[[], datetime]
@@ -47,7 +48,8 @@ def utcnow() -> datetime:
 class AppOptions:
     """Everything the app is built from, for the CLI and the tests alike: a recording to replay, or a live
     source (with a stack, or the picker first). `rerun` carries a re-run out (with `write`); `record`
-    writes what the app watches (live, with `stack`). `build()` makes the app."""
+    writes what the app watches (live, with `stack`); `contexts` lists every docker context's stacks in the
+    picker (`all_contexts`: the picker starts there). `build()` makes the app."""
 
     recording: Recording | None = None
     recording_label: str | None = None
@@ -66,10 +68,14 @@ class AppOptions:
     theme: str | None = None
     poll_interval: float = 2.0
     memory_interval: float | None = 10.0
+    contexts: ContextAccess | None = None
+    all_contexts: bool = False
 
     def __post_init__(self) -> None:
         if (self.recording is None) == (self.source is None):
             raise ValueError("the app needs exactly one of recording= and source=")
+        if self.all_contexts and (self.source is None or self.contexts is None):
+            raise ValueError("all_contexts= lists live docker contexts: it needs source= and contexts=")
         if self.record is not None and (self.source is None or self.stack is None):
             raise ValueError("the app records a live stack only: record= needs source= and stack=")
 
@@ -120,6 +126,9 @@ class CcciApp(RerunFlow, App[int]):
         self.rerun_fn = options.rerun
         self.record = options.record
         self.live: LiveFeed | None = None
+        self.contexts = options.contexts
+        self.all_contexts = options.all_contexts  # the picker's last choice: this daemon, or every context
+        self.context: str | None = None  # the docker context `source` reads (None: the one the CLI uses)
         if options.stack is not None:
             self.live = self._new_feed(options.stack, options.service, options.record)
         self._pending: View | None = None
@@ -163,6 +172,8 @@ class CcciApp(RerunFlow, App[int]):
             self.live.close()
         elif self.record is not None:
             self.record.close("the TUI quit")
+        if self.source is not self.options.source:
+            _close_source(self.source)  # one the app opened for another context
 
     # ---- views from feeds (any thread) --------------------------------------------------
 
@@ -279,29 +290,86 @@ class CcciApp(RerunFlow, App[int]):
             stacks = [_replay_stack(self.main.view)] if self.main.view is not None else []
             self.push_screen(PickerScreen(stacks), self._picked_replay)
             return
+        self._open_picker(self.all_contexts)
+
+    def action_pick_contexts(self) -> None:
+        """The picker on the stacks of every docker context."""
+        if self.replay is not None:
+            self.notify("A recording holds one stack: there are no docker contexts to list.", severity="warning")
+            return
+        self._open_picker(True)
+
+    def _open_picker(self, all_contexts: bool) -> None:
         if self.source is None:
             self.notify("No swarm to list stacks from.", severity="warning")
             return
         if self.rerun_state == RUNNING:
             self.notify(RERUN_HOLDS, severity="warning")
             return
+        if all_contexts and self.contexts is None:
+            self.notify("No docker contexts to list here.", severity="warning")
+            all_contexts = False
         current = (self.live.stack, self.live.service) if self.live is not None else None
-        self.push_screen(PickerScreen(loader=lambda done: list_stacks(self.source, done), current=current),
-                         self._picked)
+        source = self.source
+        picker = PickerScreen(loader=lambda done: list_stacks(source, done), current=current,
+                              contexts=self.contexts, all_contexts=all_contexts, context=self.context)
+        self.push_screen(picker, lambda choice: self._picked(choice, picker.all_contexts))
 
-    def _picked_replay(self, choice: tuple[str, str] | None) -> None:
-        if choice is not None and self.replay is not None and choice != (self.replay.stack, self.replay.service):
+    def _picked_replay(self, choice: Choice | None) -> None:
+        if (choice is not None and self.replay is not None
+                and (choice.stack, choice.service) != (self.replay.stack, self.replay.service)):
             self.notify("A recording holds one service.", severity="warning")
 
-    def _picked(self, choice: tuple[str, str] | None) -> None:
+    def _picked(self, choice: Choice | None, all_contexts: bool | None = None) -> None:
+        if all_contexts is not None:
+            self.all_contexts = all_contexts  # the picker opens next time as it was left
         if choice is None:
             return
-        stack, service = choice
-        if self.live is None:
+        stack, service, context = choice
+        if context is not None and not self._reading(context):
+            self._switch_context(context, stack, service)
+        elif self.live is None:
             self.live = self._new_feed(stack, service)
             self.live.start()
-        elif choice != (self.live.stack, self.live.service):
+        elif (stack, service) != (self.live.stack, self.live.service):
             self.live.retarget(stack, service)
+
+    # ---- another docker context ----------------------------------------------------------
+
+    def _reading(self, context: DockerContext) -> bool:
+        """Whether `source` reads `context` already."""
+        return context.name == self.context if self.context is not None else context.current
+
+    def _switch_context(self, context: DockerContext, stack: str, service: str) -> None:
+        """Watch `stack`/`service` on `context`: a source for it (the one the app started with for the CLI's
+        current context), a new feed on it, and the old feed and the old source closed off the UI thread."""
+        if self.rerun_state != IDLE:
+            self.notify(f"A re-run is {self.rerun_state}: the daemon stays until it ends.", severity="warning",
+                        markup=False)
+            return
+        assert self.contexts is not None  # only the picker of every context names one
+        source = self.options.source if context.current else self.contexts.source(context)
+        assert source is not None
+        old_feed, old_source = self.live, self.source
+        self.source, self.context = source, context.name
+        self.live = self._new_feed(stack, service)
+        if old_feed is not None:
+            if old_feed.tap is not None:
+                self.notify(f"Recording to {old_feed.tap.path} stopped: it holds "
+                            f"{old_feed.tap.stack}/{old_feed.tap.service} only.", severity="warning", markup=False)
+            old_feed.detach(f"the TUI switched to {stack}/{service} on docker context {context.name}")
+        owned = old_source if old_source is not self.options.source else None
+        if old_feed is not None or owned is not None:
+            threading.Thread(target=_retire, args=(old_feed, owned), name="ccci-retire-feed", daemon=True).start()
+        self.live.start()
+        self.notify(f"{stack}/{service} on docker context {context.name} ({context.host})", title="Watching",
+                    markup=False)
+
+    def _rerun_blocked(self) -> str | None:
+        if self.source is not self.options.source:
+            return (f"The re-run deploys through the daemon ccci-tui started on; this view reads docker context "
+                    f"{self.context}. To re-run there, start ccci-tui with DOCKER_CONTEXT={self.context} --write.")
+        return super()._rerun_blocked()
 
     # ---- another service of the watched stack ------------------------------------------
 
@@ -420,6 +488,20 @@ class CcciApp(RerunFlow, App[int]):
             if c.title and applies(c, replay, self.write):
                 target = self if c.scope == APP else self.main
                 yield SystemCommand(c.title, c.description, partial(self.run_action, c.action, target))
+
+
+def _close_source(source: Any) -> None:
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
+
+
+def _retire(feed: LiveFeed | None, source: Any) -> None:
+    """Stop an old feed's watch threads, then close the source the app opened for it (if any)."""
+    if feed is not None:
+        feed.close(timeout=1.0)
+    if source is not None:
+        _close_source(source)
 
 
 def _replay_stack(view: View) -> StackSummary:

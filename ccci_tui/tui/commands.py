@@ -13,6 +13,8 @@ ALWAYS, LIVE, REPLAY, WRITE = "always", "live", "replay", "write"  # WRITE: live
 APP, MAIN = "app", "main"  # where the action lives: the app (every screen) or the main screen
 # key, order: each order has its own key, so what runs is never a radio button away from what was meant
 ORDER_KEYS = (("S", "stop-first"), ("T", "start-first"))
+# the picker's own key (a binding of its screen): its stacks from this daemon / from every docker context
+CONTEXTS_KEY = "ctrl+o"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("q", "quit", APP, footer="Quit", help_text="quit"),
     Command("s", "pick", APP, "Pick stack and service", "Every stack with its badge, filtered as you type",
             "Stacks", help_text="pick a stack and service"),
+    Command("", "pick_contexts", APP, "Stacks of every docker context",
+            "The picker listing the stacks of every docker context (abra's servers), read at once",
+            help_key=f"{CONTEXTS_KEY} in the picker", help_text="stacks of this daemon / of every docker context",
+            when=LIVE),
     Command("w", "pick_service", APP, "Services of this stack",
             "The watched stack's services with their update state; the watched one highlighted",
             help_text="pick another service of this stack", when=LIVE),

@@ -162,15 +162,20 @@ class LiveFeed:
             _daemon(old.close, "ccci-close-watch")
         self.start()
 
-    def close(self, timeout: float = 0.2) -> None:
-        """Stop the watch threads; bounded even while a read hangs (its thread is a daemon)."""
+    def detach(self, why: str = "the TUI quit") -> None:
+        """Publish nothing more (a read in flight is dropped) and end the recording with `why`; at once,
+        on the caller's thread. `close` then stops the watch threads."""
         with self._lock:
             self._gen += 1
             tap, self.tap = self.tap, None
+        if tap is not None:
+            tap.close(why)
+
+    def close(self, timeout: float = 0.2) -> None:
+        """Stop publishing and the watch threads; bounded even while a read hangs (its thread is a daemon)."""
+        self.detach()
         if self._watch is not None:
             self._watch.close(timeout)
-        if tap is not None:
-            tap.close("the TUI quit")
 
     def refresh(self) -> None:
         """Read the service now, and the recipe again."""

@@ -33,6 +33,9 @@ def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", dest="tui_record", metavar="FILE",
                         help="TUI: write what the TUI watches (and any re-run's steps) to a recording "
                         "(.jsonl or .jsonl.gz); needs --stack")
+    parser.add_argument("--all-contexts", dest="tui_all_contexts", action="store_true",
+                        help="TUI: the picker lists the stacks of every docker context (abra's servers), read at "
+                        "once; choosing one watches it on its context")
     parser.add_argument("--config", dest="tui_config", metavar="FILE",
                         help="TUI: config file (default: $CCCI_TUI_CONFIG or the user config)")
     node_args(parser, dest_prefix="tui_")
@@ -98,12 +101,17 @@ def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
             tap = FeedRecorder.pending(record, stack, service)
         except RecordingError as exc:
             return str(exc)
+    from ccci_tui.sources.contexts import DockerContexts
     from ccci_tui.tui.app import AppOptions
     from ccci_tui.tui.rerunner import StackRerunner
 
+    # every docker context, for the picker (--all-contexts opens it there): --node-host names the nodes of
+    # this daemon's swarm only; --nodes-ssh reaches the nodes of any
+    contexts = DockerContexts(timeout=source.timeout, nodes_ssh=source.nodes_ssh)
     return AppOptions(source=source, stack=stack, service=service, resolver=resolver, write=args.write,
                       rerun=StackRerunner(source, config, recipe) if args.write else None, record=tap,
-                      theme=config.theme, poll_interval=config.poll_interval).build()
+                      theme=config.theme, poll_interval=config.poll_interval, contexts=contexts,
+                      all_contexts=bool(getattr(args, "tui_all_contexts", False))).build()
 
 
 def run_tui(args: argparse.Namespace) -> int:

@@ -1,10 +1,10 @@
-"""Stack and service picker: every stack with its badge, or one stack's services with their state,
-filtered as you type."""
+"""Stack and service picker: every stack with its badge (of this daemon, or of every docker context, each
+context's rows appearing as it answers), or one stack's services with their state, filtered as you type."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from rich.text import Text
 from textual import on
@@ -17,12 +17,22 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ccci_tui.domain.model import ServiceState, stack_badge
+from ccci_tui.sources.contexts import ContextAccess, ContextReads, ContextStacks, DockerContext
+from ccci_tui.tui.commands import CONTEXTS_KEY
 from ccci_tui.tui.format import safe
 from ccci_tui.tui.live_feed import StackServices
 
 Loader = Callable[[Callable[[tuple[Any, ...] | None, str | None], None]], None]
 _SEP = "\x00"
 BADGES = {"updating": "… updating", "rollback": "✖ rollback", "paused": "✖ paused", "ok": "✔ ok"}
+
+
+class Choice(NamedTuple):
+    """What the picker returns: a stack's service, and the docker context it is on (None: this daemon)."""
+
+    stack: str
+    service: str
+    context: DockerContext | None = None
 
 
 def short_service(stack: str, name: str) -> str:
@@ -39,9 +49,10 @@ def step_service(services: Sequence[str], current: str, steps: int) -> str | Non
     return services[(steps - 1) % len(services)] if steps > 0 else services[steps % len(services)]
 
 
-def matches(query: str, stack: str, service: str) -> bool:
-    """Every word of the query appears in `stack/service` (case-insensitive)."""
-    hay = f"{stack}/{service}".lower()
+def matches(query: str, stack: str, service: str, context: str = "") -> bool:
+    """Every word of the query appears in `stack/service` (`context/stack/service` with a context;
+    case-insensitive)."""
+    hay = (f"{context}/{stack}/{service}" if context else f"{stack}/{service}").lower()
     return all(word in hay for word in query.lower().split())
 
 
@@ -71,34 +82,77 @@ def _service_row(name: str, widths: tuple[int, int], state: ServiceState | None,
 
 
 def picker_options(stacks: Sequence[Any], query: str, colours: dict[str, str],
-                   current: tuple[str, str] | None = None) -> list[Option]:
+                   current: tuple[str, str] | None = None, context: str = "") -> list[Option]:
     """A disabled heading per stack (with its badge), then its services that match the query; the
-    service being watched (`current`) is marked."""
+    service being watched (`current`) is marked. With `context`, the stacks are that docker context's:
+    its name is in each heading and in the filter, and in the options' ids."""
     out: list[Option] = []
     for st in stacks:
         services = [short_service(st.name, s) for s in st.services]
         states: list[ServiceState | None] = (list(st.states) if isinstance(st, StackServices)
                                              else [None] * len(services))
-        shown = [(s, state) for s, state in zip(services, states, strict=True) if matches(query, st.name, s)]
+        shown = [(s, state) for s, state in zip(services, states, strict=True)
+                 if matches(query, st.name, s, context)]
         if not shown:
             continue
         head = safe(st.name, "bold")
         head.append(f"  {BADGES.get(st.badge, st.badge)}", style=_badge(st.badge, colours)[1])
         head.append(f"  {len(services)} service{'s' if len(services) != 1 else ''}", style="dim")
+        if context:
+            head.append_text(safe(f"  · {context}", "dim"))
         out.append(Option(head, disabled=True))
         widths = (max(len(s) for s, _ in shown), max((len(_status(x)) for _, x in shown if x), default=0))
+        prefix = f"{context}{_SEP}" if context else ""
         for s, state in shown:
             row = _service_row(s, widths, state, (st.name, s) == current, colours)
-            out.append(Option(row, id=f"{st.name}{_SEP}{s}"))
+            out.append(Option(row, id=f"{prefix}{st.name}{_SEP}{s}"))
     return out
 
 
-class PickerScreen(ModalScreen[tuple[str, str] | None]):
-    """Returns (stack, service) or None."""
+def _context_heading(ctx: DockerContext, result: ContextStacks | None, watched: bool, timeout: float,
+                     colours: dict[str, str]) -> Text:
+    """A context's line: its name and endpoint, then its stacks' count, why it has none, or that it is
+    still being read."""
+    line = safe(f"◆ {ctx.name}", "bold")
+    line.append_text(safe(f"  {ctx.host}" if ctx.host else "", "dim"))
+    if watched:
+        line.append("  watching", style="italic")
+    if result is None:
+        line.append(f"  … still reading (gives up after {timeout:g} s)", style=f"italic {colours['info']}")
+    elif result.error is not None:
+        line.append_text(safe(f"  ✖ {result.error}", f"bold {colours['error']}"))
+    else:
+        n = len(result.stacks or ())
+        line.append(f"  {n} stack{'s' if n != 1 else ''} · {result.seconds:.1f} s", style="dim")
+    return line
+
+
+def context_options(contexts: Sequence[DockerContext], found: Mapping[str, ContextStacks], query: str,
+                    colours: dict[str, str], current: tuple[str, str, str] | None = None,
+                    timeout: float = 10.0) -> list[Option]:
+    """Every docker context in `contexts` order: a disabled line saying how its read went (or that it is
+    still going), then its stacks as `picker_options` lists them, with the context in each heading.
+    `current`: the (context, stack, service) watched."""
+    out: list[Option] = []
+    for ctx in contexts:
+        result = found.get(ctx.name)
+        watched = current is not None and current[0] == ctx.name
+        rows = picker_options(result.stacks or () if result else (), query, colours,
+                              current[1:] if watched and current else None, ctx.name)
+        if rows or not query.strip() or matches(query, ctx.name, ""):
+            out.append(Option(_context_heading(ctx, result, watched, timeout, colours), disabled=True))
+        out += rows
+    return out
+
+
+class PickerScreen(ModalScreen[Choice | None]):
+    """Returns a Choice or None. With `contexts`, a key toggles between this daemon's stacks and those of
+    every docker context (`all_contexts`: start there)."""
 
     BINDINGS = [
         Binding("escape", "dismiss", "Close"),
         Binding("down", "focus_list", "List", show=False),
+        Binding(CONTEXTS_KEY, "toggle_contexts", "This daemon / all contexts", show=False),
     ]
 
     class Loaded(Message):
@@ -106,9 +160,20 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
             super().__init__()
             self.stacks, self.error = stacks, error
 
+    class ContextRead(Message):
+        """One docker context's stacks, or why not, from its reading thread."""
+
+        def __init__(self, result: ContextStacks) -> None:
+            super().__init__()
+            self.result = result
+
     def __init__(self, stacks: Sequence[Any] | None = None, loader: Loader | None = None,
-                 current: tuple[str, str] | None = None, stack: str | None = None) -> None:
-        """`current`: the (stack, service) watched, highlighted; `stack`: the loader lists that stack only."""
+                 current: tuple[str, str] | None = None, stack: str | None = None,
+                 contexts: ContextAccess | None = None, all_contexts: bool = False,
+                 context: str | None = None) -> None:
+        """`current`: the (stack, service) watched, highlighted; `stack`: the loader lists that stack only;
+        `contexts`: where every docker context's stacks come from; `context`: the context watched (None:
+        the one the docker CLI uses now)."""
         super().__init__()
         self.stacks: list[Any] = list(stacks or [])
         self.loader = loader
@@ -117,59 +182,141 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
         self.what = "services" if stack else "stacks"
         self.error: str | None = None
         self._loaded = loader is None or bool(self.stacks)
+        self._loading = False
+        self.access = contexts
+        self.all_contexts = all_contexts and contexts is not None
+        self.context = context
+        self.listed: tuple[DockerContext, ...] = ()
+        self.found: dict[str, ContextStacks] = {}
+        self._reads: ContextReads | None = None
+        self._placed: str | None = None  # the option the last fill highlighted by itself
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="picker-box", classes="dialog") as box:
-            box.border_title = f"Services of {self.stack}" if self.stack else "Stacks and services"
-            box.border_subtitle = "type to filter · Enter open · Esc close"
-            yield Input(placeholder="filter services" if self.stack else "filter stacks and services",
-                        id="picker-filter")
+        with Vertical(id="picker-box", classes="dialog"):
+            yield Input(id="picker-filter")
             yield OptionList(id="picker-list")
             yield Static("", id="picker-status")
+
+    def _titles(self) -> None:
+        box = self.query_one("#picker-box", Vertical)
+        toggle = "" if self.access is None else \
+            f" · {CONTEXTS_KEY.replace('ctrl+', '^')} {'this daemon' if self.all_contexts else 'all contexts'}"
+        if self.all_contexts:
+            box.border_title = "Stacks of every docker context"
+        else:
+            box.border_title = f"Services of {self.stack}" if self.stack else "Stacks and services"
+        box.border_subtitle = f"type to filter · Enter open{toggle} · Esc close"
+        self.query_one(Input).placeholder = ("filter contexts, stacks and services" if self.all_contexts
+                                             else "filter services" if self.stack else "filter stacks and services")
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = self.app.cursor_blink  # type: ignore[attr-defined]
         self.query_one(Input).focus()
-        if self.loader is not None and not self.stacks:
+        self._titles()
+        self._load()
+        self._fill()
+
+    def on_unmount(self) -> None:
+        if self._reads is not None:
+            self._reads.cancel()
+
+    def _load(self) -> None:
+        """Start reading what the shown list needs, once: this daemon's stacks, or every context's."""
+        if self.all_contexts:
+            if self._reads is None and self.access is not None:
+                self.listed = self.access.contexts()
+                self._reads = self.access.read(self.listed, self._context_from_thread)
+            return
+        if self.loader is not None and not self._loaded and not self._loading:
+            self._loading = True
             self.query_one("#picker-status", Static).update(Text(f"reading {self.what}…", style="italic"))
             self.loader(self._loaded_from_thread)
-        self._fill()
 
     def _loaded_from_thread(self, stacks: tuple[Any, ...] | None, error: str | None) -> None:
         self.post_message(self.Loaded(stacks, error))  # post_message is safe from any thread
 
+    def _context_from_thread(self, result: ContextStacks) -> None:
+        self.post_message(self.ContextRead(result))
+
     def on_picker_screen_loaded(self, event: Loaded) -> None:
         self.stacks, self.error = list(event.stacks or []), event.error
         self._loaded = True
-        self._fill()
+        if not self.all_contexts:
+            self._fill(keep=True)
+
+    def on_picker_screen_context_read(self, event: ContextRead) -> None:
+        self.found[event.result.name] = event.result
+        if self.all_contexts:
+            self._fill(keep=True)
 
     @property
     def awaiting(self) -> str:
-        """What the picker still waits for: the swarm's stacks (or the stack's services), read on a thread."""
+        """What the picker still waits for: the swarm's stacks (or the stack's services), or the docker
+        contexts that have not answered yet (each gives up after its timeout), read on threads."""
+        if self.all_contexts:
+            waiting = [c.name for c in self.listed if c.name not in self.found]
+            return f"the stacks of docker context {', '.join(waiting)}" if waiting else ""
         return "" if self._loaded else f"the list of {self.what}"
+
+    def _watched(self) -> tuple[str, str, str] | None:
+        """The (context, stack, service) watched, among the listed contexts."""
+        if self.current is None:
+            return None
+        name = self.context if self.context is not None else next(
+            (c.name for c in self.listed if c.current), None)
+        return (name, *self.current) if name is not None else None
+
+    def action_toggle_contexts(self) -> None:
+        """This daemon's stacks, or every docker context's."""
+        if self.access is None:
+            return
+        self.all_contexts = not self.all_contexts
+        self._titles()
+        self._load()
+        self._fill()
 
     @on(Input.Changed, "#picker-filter")
     def _changed(self) -> None:
         self._fill()
 
-    def _fill(self) -> None:
+    def _fill(self, keep: bool = False) -> None:
+        """List what matches the filter; the highlight goes to the watched service, or stays where it was
+        (`keep`: more rows came in while the user looked)."""
         query = self.query_one(Input).value
         theme = self.app.current_theme
         colours = {"ok": theme.success or "green", "info": theme.warning or "yellow", "error": theme.error or "red"}
-        options = picker_options(self.stacks, query, colours, self.current)
+        if self.all_contexts:
+            watched = self._watched()
+            timeout = self.access.timeout if self.access is not None else 0.0
+            options = context_options(self.listed, self.found, query, colours, watched, timeout)
+            watched_id = _SEP.join(watched) if watched else None
+        else:
+            options = picker_options(self.stacks, query, colours, self.current)
+            watched_id = f"{self.current[0]}{_SEP}{self.current[1]}" if self.current else None
         olist = self.query_one(OptionList)
+        was = olist.highlighted_option.id if keep and olist.highlighted_option is not None else None
+        moved = was is not None and was != self._placed  # by the user, since the last fill placed it
         olist.clear_options()
         olist.add_options(options)
-        watched = f"{self.current[0]}{_SEP}{self.current[1]}" if self.current else None
-        first = next((i for i, o in enumerate(options) if not o.disabled and o.id == watched),
-                     next((i for i, o in enumerate(options) if not o.disabled), None))
-        olist.highlighted = first
-        n = sum(1 for o in options if not o.disabled)
+        enabled = [i for i, o in enumerate(options) if not o.disabled]
+        first = enabled[0] if enabled else None
+        olist.highlighted = next((i for i in enabled if options[i].id == was), None) if moved else None
+        if olist.highlighted is None:
+            olist.highlighted = next((i for i in enabled if options[i].id == watched_id), first)
+            self._placed = options[olist.highlighted].id if olist.highlighted is not None else None
+        self._status(len(enabled))
+
+    def _status(self, n: int) -> None:
         status = self.query_one("#picker-status", Static)
-        if self.error:
+        matching = f"{n} service{'s' if n != 1 else ''} match"
+        if self.all_contexts:
+            answered = sum(1 for c in self.listed if c.name in self.found)
+            status.update(Text(f"{matching} · {answered} of {len(self.listed)} docker contexts answered",
+                               style="dim"))
+        elif self.error:
             status.update(safe(f"cannot list {self.what}: {self.error}", "bold"))
-        elif self.stacks or self.loader is None:
-            status.update(Text(f"{n} service{'s' if n != 1 else ''} match", style="dim"))
+        elif self.stacks or self.loader is None or self._loaded:
+            status.update(Text(matching, style="dim"))
 
     @on(Input.Submitted, "#picker-filter")
     def _submitted(self) -> None:
@@ -182,12 +329,17 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
         self._choose(event.option)
 
     def _choose(self, option: Option) -> None:
-        if option.id and _SEP in option.id:
-            stack, service = option.id.split(_SEP, 1)
-            self.dismiss((stack, service))
+        if not option.id or _SEP not in option.id:
+            return
+        parts = option.id.split(_SEP)
+        if len(parts) == 3:
+            context = next((c for c in self.listed if c.name == parts[0]), None)
+            self.dismiss(Choice(parts[1], parts[2], context))
+        else:
+            self.dismiss(Choice(parts[0], parts[1]))
 
     def action_focus_list(self) -> None:
         self.query_one(OptionList).focus()
 
-    async def action_dismiss(self, result: tuple[str, str] | None = None) -> None:
+    async def action_dismiss(self, result: Choice | None = None) -> None:
         self.dismiss(result)
