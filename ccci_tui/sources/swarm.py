@@ -443,17 +443,24 @@ class SwarmSource:
         if not cids:
             return {}
 
+        failures: list[SwarmError] = []
+
         def one(cid: str) -> tuple[str, _Reading | None]:
             try:
                 stats = self._call(f"stats {cid[:12]}", self.api.stats, cid, stream=False, one_shot=True)
-            except SwarmError:
+            except NotFound:
                 return cid, None  # gone meanwhile: keep the last reading
+            except SwarmError as exc:
+                failures.append(exc)
+                return cid, None
             current, peak, cgroup = convert.memory_sample(stats)
             when = parse_engine_time(stats.get("read")) or datetime.now(UTC)
             return cid, None if current is None else _Reading(current, peak, when, cgroup)
 
         with ThreadPoolExecutor(max_workers=min(STATS_WORKERS, len(cids))) as pool:
             found = {cid: r for cid, r in pool.map(one, cids) if r is not None}
+        if failures and len(failures) == len(cids):
+            raise failures[0]  # the engine itself does not answer (one slow container is not that)
         for cid, reading in found.items():
             self._remember(self._memory, cid, reading)
         return {cid: r.current for cid, r in found.items()}
