@@ -293,7 +293,8 @@ def _erased_rollback(ctx: _Ctx) -> list[Evidence]:
 
 def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
     """completed, or no status: crashes, wrong commit, converged or still starting."""
-    crashed = fl.current_failures(ctx.tasks, after)
+    pending = [t for t in ctx.tasks if t.err and fl.NO_NODE in t.err and not t.terminal]
+    crashed = [t for t in fl.current_failures(ctx.tasks, after) if t not in pending]  # waiting is not crashing
     up = fl.running(ctx.tasks)
     if crashed and after is not None:
         t = crashed[-1]
@@ -308,13 +309,17 @@ def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
         return wrong
     scaled_to_zero = ctx.svc.spec.mode == "replicated" and ctx.svc.spec.replicas == 0
     if not up and not scaled_to_zero:
+        if pending and _waited(ctx, pending[0]) >= PENDING_GRACE_S:
+            t = pending[0]
+            return _make(ctx, v.UPDATE_STUCK, f"No task can be placed: task {t.id[:12]} is pending with {t.err!r}",
+                         "Free resources, lower the reservation, or change the placement constraints.", task=t)
         if crashed:
             t = crashed[-1]
             f = fl.explain(t, ctx.timeline, bool(ctx.svc.spec.healthcheck))
             return _make(ctx, v.CRASH_AFTER_MONITOR, f"No up-to-date task is running: the latest {f.phrase}",
                          "Read the task logs (docker service logs).", task=t)
         return _make(ctx, v.IN_PROGRESS, "The deployed spec is right but its tasks are not running yet",
-                     "Wait for the tasks to start (ccci-tui wait).")
+                     "Wait for the tasks to start (ccci-tui wait).", task=pending[0] if pending else None)
     if not ctx.stamped:
         stamp_note = f"{ctx.svc.name} carries no stamp (abra stamps {ctx.stack}_{APP_SERVICE})"
     elif ctx.expected:

@@ -109,7 +109,10 @@ def test_preflight_predicts_a_reservation_that_fits_once(swarm, recipe_repo, cap
                        "--format", "json", "--timeout", "30", *deploy(recipe, stack, ref=BASE_TAG))
     assert (rc, doc["verdict"]["kind"]) == (1, "update-stuck"), (doc, err)
     evidence = [(e["source"], e["text"]) for e in doc["verdict"]["evidence"]]
-    assert any(source == "node" and " reserve " in text for source, text in evidence), evidence
+    assert any(source == "spec" and text.startswith("memory: the task asks for a reservation of ")
+               for source, text in evidence), evidence
+    assert any(source == "node" and text.startswith("node ") and " reserved, " in text and " unreserved" in text
+               for source, text in evidence), evidence  # why the one node could not take it
 
 
 def test_preflight_says_what_it_cannot_know_without_limits(swarm, recipe_repo, capsys):
@@ -127,3 +130,12 @@ def test_preflight_says_what_it_cannot_know_without_limits(swarm, recipe_repo, c
     assert rc == 1 and [r["kind"] for r in doc["services"][0]["risks"]] == ["start-first-rollback"], doc
     rc, text_doc, err = cli(capsys, "preflight", "no-such-stack", "--recipe", str(recipe.path))
     assert rc == 2 and "no stack named 'no-such-stack'" in err
+    # the compare screen's panel says the same, from the same reads
+    from ccci_tui.tui.compare_source import RecipeComparer
+    from ccci_tui.tui.screens.compare import preflight_renderable
+
+    report = RecipeComparer(recipe.path, stack, swarm=SwarmSource()).preflight("HEAD", ())
+    assert not isinstance(report, str) and [s.service for s in report.services] == ["app"]
+    panel = text_of(preflight_renderable(report, {"error": "red", "warning": "yellow"}))
+    assert "HEAD AT RISK with each service's own order" in panel and "! start-first-rollback:" in panel
+    assert "? app sets no memory limit or reservation" in panel

@@ -125,3 +125,38 @@ def test_a_worker_that_stops_is_stale_and_never_blocks_the_view(multinode_lab: M
         time.sleep(2)
     else:
         raise AssertionError(f"the worker's facts did not come back: {[t.node_access for t in again.tasks]}")
+
+
+def test_a_task_no_node_takes_names_each_nodes_reason(multinode_lab: MultiNodeLab, capsys, monkeypatch,
+                                                      tmp_path) -> None:
+    """A service constrained to the manager's role and asking for more memory than the manager has: the worker
+    fails the constraint, the manager the memory; the evidence says so per node, then the verdict is stuck."""
+    lab = multinode_lab
+    stack = lab.new_name()
+    client = lab.client(lab.manager)
+    try:
+        manager_memory = client.api.inspect_node(lab.manager_id)["Description"]["Resources"]["MemoryBytes"]
+    finally:
+        client.close()
+    compose = tmp_path / "compose.yml"
+    compose.write_text(json.dumps({"version": "3.8", "services": {"app": {
+        "image": "ccci-lab/busybox:1", "command": ["sleep", "3600"],
+        "deploy": {"placement": {"constraints": ["node.role == manager"]},
+                   "resources": {"reservations": {"memory": str(manager_memory + 1024**3)}}}}}}))
+    lab.docker(lab.manager, "stack", "deploy", "--detach=true", "--resolve-image", "never", "-c", str(compose), stack)
+    monkeypatch.setenv("DOCKER_HOST", lab.manager)
+    deadline = time.monotonic() + 60
+    doc: dict = {}
+    while time.monotonic() < deadline:
+        capsys.readouterr()
+        main(["diagnose", stack, "--format", "json"])
+        doc = json.loads(capsys.readouterr().out)
+        if doc["verdict"]["kind"] == "update-stuck":
+            break
+        time.sleep(2)
+    assert doc["verdict"]["kind"] == "update-stuck" and doc["verdict"]["summary"].startswith(
+        "No task can be placed: task "), doc["verdict"]
+    lines = [e["text"] for e in doc["verdict"]["evidence"] if e["source"] == "node"]
+    assert any(t.startswith(f"node {lab.worker_node}: ") and "constraint node.role == manager not met" in t
+               for t in lines), lines
+    assert any(t.startswith(f"node {lab.manager_node}: needs ") and " unreserved" in t for t in lines), lines
