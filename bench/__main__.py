@@ -49,7 +49,7 @@ def _engine_version() -> str | None:
 
 
 def _run_one(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    from ccci_tui.sources.swarm import SwarmError
+    from ccci_tui.sources.errors import SwarmError
     from tests.support.deploy import DeployError
 
     module = importlib.import_module(BENCHES[name])

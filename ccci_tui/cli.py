@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_tui(args)
     # deferred: the headless path must not pay for what it does not use (bench/ measures start-up)
     from ccci_tui.headless import commands
-    from ccci_tui.sources.swarm import SwarmError
+    from ccci_tui.sources.errors import SwarmError
     from ccci_tui.sources.target import UsageError
 
     handler = {

@@ -14,7 +14,8 @@ from ccci_tui.domain.model import Observation, ServiceState
 from ccci_tui.domain.times import parse_engine_time
 from ccci_tui.domain.verdict import Expectation, anchored, anchored_to
 from ccci_tui.headless.render import emit, emit_comparison, tasks_json
-from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.errors import SwarmError
+from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import (
     Target,
     UsageError,

@@ -7,8 +7,8 @@ import argparse
 import json
 import sys
 
+from ccci_tui.sources.errors import SwarmError
 from ccci_tui.sources.preflight import read_preflight
-from ccci_tui.sources.swarm import SwarmError
 from ccci_tui.sources.target import UsageError, compose_chain, manager_source, resolve_target
 
 

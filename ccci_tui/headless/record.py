@@ -16,6 +16,7 @@ from types import FrameType
 from ccci_tui.domain.model import ACTIVE_STATES
 from ccci_tui.domain.replay import Recording
 from ccci_tui.domain.verdict import Expectation, anchored_to
+from ccci_tui.sources.errors import SwarmError
 from ccci_tui.sources.recording import (
     RecordingError,
     RecordingWriter,
@@ -24,7 +25,7 @@ from ccci_tui.sources.recording import (
     read_recording,
 )
 from ccci_tui.sources.recording_track import HEARTBEAT_S, KEYFRAME_EVERY
-from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import Target, UsageError, check_stack, compose_chain, manager_source, resolve_target
 from ccci_tui.sources.watch import RECIPE_INTERVAL_S, ServiceWatch
 

@@ -11,18 +11,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ccci_tui.sources.source import LiveSource
-from ccci_tui.sources.swarm import (
+from ccci_tui.sources.endpoint import (
     DEFAULT_SOCKET,
-    DEFAULT_TIMEOUT,
-    StackSummary,
-    SwarmError,
-    SwarmSource,
     context_meta_dir,
     current_context,
     docker_config_dir,
     read_context_meta,
 )
+from ccci_tui.sources.errors import SwarmError
+from ccci_tui.sources.source import LiveSource
+from ccci_tui.sources.swarm import DEFAULT_TIMEOUT, StackSummary, SwarmSource
 
 DEFAULT_CONTEXT = "default"
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ccci_tui.domain.model import Event, Observation
+from ccci_tui.sources.errors import SwarmError
 from ccci_tui.sources.source import EventStream, LiveSource
-from ccci_tui.sources.swarm import SwarmError
 
 
 class LiveWatch:

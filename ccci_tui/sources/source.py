@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from ccci_tui.domain.model import Observation, ServiceState
-from ccci_tui.sources.swarm import OnError, OnEvent, OnReconnect, StackSummary
+from ccci_tui.sources.events import OnError, OnEvent, OnReconnect
+from ccci_tui.sources.swarm import StackSummary
 
 
 class ServiceReader(Protocol):

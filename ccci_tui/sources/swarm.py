@@ -1,45 +1,31 @@
-"""The live swarm through the docker SDK: stacks, services, one observation, memory, events."""
+"""The live swarm through the docker SDK: stacks, services, one observation, memory."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from ccci_tui.domain.memory import starved, wants_node_context
-from ccci_tui.domain.model import Event, NodeContext, Observation, ServiceState, TaskState, stack_badge
+from ccci_tui.domain.model import NodeContext, Observation, ServiceState, TaskState, stack_badge
 from ccci_tui.domain.times import parse_engine_time
 from ccci_tui.sources import convert, engine_api
+from ccci_tui.sources.endpoint import resolve_endpoint
+from ccci_tui.sources.errors import NotFound, SwarmError, cause_line
+from ccci_tui.sources.events import EventWatcher, OnError, OnEvent, OnReconnect
+from ccci_tui.sources.nodes import NODE_TTL_S, NodeEngines
 
 DEFAULT_TIMEOUT = 10.0
-DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 STATS_WORKERS = 4
 _CACHE_MAX = 4096
 _CONTAINER_UP = frozenset({"starting", "running"})
-NODE_TTL_S = 30.0  # a node context read for evidence is read again after this long
-NODE_SAMPLE_FRESH_S = 5.0
-NODE_BACKOFF_MAX_S = 60.0  # a memory sample this young is used as is for a node context
-
-
-@dataclass
-class _NodeAccess:
-    """The engine on another node, and its failures (retried with backoff; never blocks the view)."""
-
-    engine: SwarmSource
-    endpoint: str
-    failures: int = 0
-    retry_at: float = 0.0
-    error: str = ""
+NODE_SAMPLE_FRESH_S = 5.0  # a memory sample this young is used as is for a node context
 
 
 class _Reading(NamedTuple):
@@ -59,14 +45,6 @@ def _container_id(raw_task: Mapping[str, Any]) -> str:
     return str(_dict(_dict(raw_task.get("Status")).get("ContainerStatus")).get("ContainerID", ""))
 
 
-class SwarmError(RuntimeError):
-    """The swarm could not answer: the message says what was asked and of which daemon."""
-
-
-class NotFound(SwarmError):
-    """The daemon says the object does not exist."""
-
-
 @dataclass(frozen=True)
 class StackSummary:
     """A stack in the picker: its services and the most urgent update state among them."""
@@ -76,70 +54,7 @@ class StackSummary:
     badge: str  # "updating", "rollback", "paused" or "ok"
 
 
-def docker_config_dir(env: Mapping[str, str]) -> Path:
-    """Where the docker CLI keeps its config and contexts: $DOCKER_CONFIG, else ~/.docker."""
-    return Path(env.get("DOCKER_CONFIG") or Path(env.get("HOME") or Path.home()) / ".docker")
-
-
-def current_context(env: Mapping[str, str]) -> str:
-    """The context the docker CLI uses, as it decides: `default` when DOCKER_HOST is set, else
-    DOCKER_CONTEXT, else config.json's currentContext, else `default`."""
-    if env.get("DOCKER_HOST"):
-        return "default"
-    name = env.get("DOCKER_CONTEXT")
-    if name:
-        return name
-    config = docker_config_dir(env) / "config.json"
-    try:
-        name = json.loads(config.read_text()).get("currentContext")
-    except FileNotFoundError:
-        name = None
-    except (OSError, ValueError, AttributeError) as exc:
-        raise SwarmError(f"cannot read {config}: {exc}") from exc
-    return str(name) if name else "default"
-
-
-def context_meta_dir(config_dir: Path) -> Path:
-    """The docker CLI's context store: one `<sha256 of the name>/meta.json` per context."""
-    return config_dir / "contexts" / "meta"
-
-
-def read_context_meta(meta: Path, name: str | None = None) -> tuple[str, str]:
-    """A stored context's name and docker endpoint (`Name`, `Endpoints.docker.Host` of its meta.json);
-    SwarmError naming the context (`name`, when known) and the file when it is unusable."""
-    try:
-        data = json.loads(meta.read_text())
-        return str(data["Name"]), str(data["Endpoints"]["docker"]["Host"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        what = f"docker context {name!r}" if name else "docker context"
-        raise SwarmError(f"{what} is unusable ({meta}): {exc}") from exc
-
-
-def context_host(config_dir: Path, name: str) -> str:
-    """The docker endpoint of the stored context `name`; SwarmError when it is missing or unusable."""
-    meta = context_meta_dir(config_dir) / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
-    return read_context_meta(meta, name)[1]
-
-
-def resolve_endpoint(env: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """The daemon address and a label for it: DOCKER_HOST, else DOCKER_CONTEXT or the CLI's current context."""
-    env = os.environ if env is None else env
-    host = env.get("DOCKER_HOST")
-    if host:
-        return host, host
-    name = current_context(env)
-    if name == "default":
-        return DEFAULT_SOCKET, DEFAULT_SOCKET
-    host = context_host(docker_config_dir(env), name)
-    return host, f"context {name} ({host})"
-
-
-OnEvent = Callable[[Event], None]
-OnReconnect = Callable[[], None]
-OnError = Callable[[str], None]
-
-
-class SwarmSource:
+class SwarmSource(NodeEngines):
     """Read-only access to one daemon; every call has a timeout and fails as SwarmError."""
 
     def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT,
@@ -150,22 +65,16 @@ class SwarmSource:
             self.label = base_url
         self.base_url = base_url
         self.timeout = timeout
-        # the engines on other nodes: by node hostname or id (--node-host, [nodes]), else ssh://USER@<addr>
-        self.node_hosts = dict(node_hosts or {})
-        self.nodes_ssh = nodes_ssh
-        self._access: dict[str, _NodeAccess] = {}
-        self._node_table: dict[str, tuple[str, str]] = {}  # node id -> (hostname, address)
-        self._node_table_at = 0.0
-        self._self_name = ""
+        super().__init__(node_hosts, nodes_ssh)
         self._client: Any = None
         self._lock = threading.Lock()
-        self._node_id: str | None = None
         self._oom: OrderedDict[str, bool] = OrderedDict()  # terminal containers never change
         self._memory: OrderedDict[str, _Reading] = OrderedDict()  # last memory sample per container
         self._nodes: dict[str, NodeContext] = {}  # node id -> its context when last read
         self.api_calls = 0  # for the calls-per-refresh benchmark
 
-    def _new_client(self, timeout: float | None) -> Any:
+    def new_client(self, timeout: float | None) -> Any:
+        """A docker-py client of its own (the event stream holds one for as long as it lives)."""
         import docker  # deferred: docker-py pulls in requests and urllib3 (~80 ms)
 
         try:
@@ -175,7 +84,7 @@ class SwarmSource:
                 use_ssh_client=self.base_url.startswith("ssh://"),
             )
         except Exception as exc:  # noqa: BLE001
-            raise SwarmError(f"Docker daemon unreachable at {self.label}: {_short(exc)}") from exc
+            raise SwarmError(f"Docker daemon unreachable at {self.label}: {cause_line(exc)}") from exc
 
     @property
     def api(self) -> Any:
@@ -185,7 +94,7 @@ class SwarmSource:
                 if engine_api.supports(self.base_url, dict(os.environ)):
                     self._client = engine_api.EngineClient(self.base_url, self.timeout)
                 else:
-                    self._client = self._new_client(self.timeout).api
+                    self._client = self.new_client(self.timeout).api
             return self._client
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -195,7 +104,7 @@ class SwarmSource:
         except engine_api.EngineNotFound as exc:
             raise NotFound(f"{what}: not found on {self.label}") from exc
         except engine_api.EngineUnreachable as exc:
-            raise SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {_short(exc)}") from exc
+            raise SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {cause_line(exc)}") from exc
         except engine_api.EngineAPIError as exc:
             raise SwarmError(f"{what} failed on {self.label}: {exc.explanation}") from exc
         except SwarmError:
@@ -210,7 +119,7 @@ class SwarmSource:
         if isinstance(exc, docker.errors.NotFound):
             return NotFound(f"{what}: not found on {self.label}")
         if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
-            return SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {_short(exc)}")
+            return SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {cause_line(exc)}")
         if isinstance(exc, docker.errors.APIError):
             return SwarmError(f"{what} failed on {self.label}: {exc.explanation or exc}")
         if isinstance(exc, docker.errors.DockerException):
@@ -229,72 +138,9 @@ class SwarmSource:
         if not swarm.get("ControlAvailable"):
             raise SwarmError(f"the Docker daemon at {self.label} is a swarm worker, not a manager")
 
-    @property
-    def node_id(self) -> str:
-        if self._node_id is None:
-            info = self.info()
-            self._self_name = str(info.get("Name", ""))
-            self._node_id = str((info.get("Swarm") or {}).get("NodeID", ""))
-        return self._node_id
-
-    # ---- other nodes: their names, and their engines for container facts ----------------------------
-
-    def node_name(self, node_id: str) -> str:
-        """A node's hostname ("" when unknown); the swarm's node list is read at most every NODE_TTL_S."""
-        if not node_id:
-            return ""
-        if node_id == self.node_id:
-            return self._self_name
-        if node_id not in self._node_table or time.monotonic() - self._node_table_at > NODE_TTL_S:
-            with contextlib.suppress(SwarmError):
-                raw = self._call("list nodes", self.api.nodes)
-                self._node_table = {str(n.get("ID", "")): (
-                    str(_dict(n.get("Description")).get("Hostname", "")), str(_dict(n.get("Status")).get("Addr", "")))
-                    for n in raw}
-                self._node_table_at = time.monotonic()
-        return self._node_table.get(node_id, ("", ""))[0]
-
-    def _endpoint(self, node_id: str) -> str | None:
-        name = self.node_name(node_id)
-        for key in (node_id, name):
-            if key and key in self.node_hosts:
-                return self.node_hosts[key]
-        for key, host in self.node_hosts.items():  # an abbreviated node id, as `docker node ls` shows it
-            if len(key) >= 6 and node_id.startswith(key):
-                return host
-        addr = self._node_table.get(node_id, ("", ""))[1]
-        if self.nodes_ssh and addr:
-            return f"ssh://{self.nodes_ssh}@{addr}"
-        return None
-
-    def engine_for(self, node_id: str) -> tuple[SwarmSource | None, str]:
-        """The engine that knows `node_id`'s containers, or None and why not (for the evidence)."""
-        if node_id == self.node_id:
-            return self, ""
-        name = self.node_name(node_id) or node_id[:12]
-        access = self._access.get(node_id)
-        if access is None:
-            endpoint = self._endpoint(node_id)
-            if endpoint is None:
-                return None, f"no engine access to {name} (use --node-host {name}=DOCKER_HOST)"
-            access = self._access[node_id] = _NodeAccess(SwarmSource(endpoint, self.timeout), endpoint)
-        if access.failures and time.monotonic() < access.retry_at:
-            return None, f"the engine on {name} ({access.endpoint}) is unreachable: {access.error}"
-        return access.engine, ""
-
-    def _failed(self, node_id: str, exc: SwarmError) -> str:
-        """Note a node engine's failure: it is retried with backoff (1, 2, 4 … 60 s); returns why, for the task."""
-        access = self._access[node_id]
-        access.failures += 1
-        access.retry_at = time.monotonic() + min(NODE_BACKOFF_MAX_S, 2.0 ** (access.failures - 1))
-        access.error = str(exc)
-        name = self.node_name(node_id) or node_id[:12]
-        return f"the engine on {name} ({access.endpoint}) is unreachable: {exc}"
-
-    def _recovered(self, node_id: str) -> None:
-        access = self._access.get(node_id)
-        if access is not None and node_id != self.node_id:
-            access.failures, access.error = 0, ""
+    def _node_engine(self, endpoint: str) -> SwarmSource:
+        """A source on another node's engine, for `engine_for`."""
+        return SwarmSource(endpoint, self.timeout)
 
     def stacks(self) -> tuple[StackSummary, ...]:
         """Every stack (by com.docker.stack.namespace), one API call."""
@@ -511,95 +357,3 @@ class SwarmSource:
             if self._client is not None:
                 self._client.close()
                 self._client = None
-
-
-class EventWatcher:
-    """A wake-up stream: events are hints, `observe` is the truth (DESIGN.md fact 6)."""
-
-    def __init__(self, source: SwarmSource, stack: str, on_event: OnEvent, on_reconnect: OnReconnect | None,
-                 on_error: OnError | None) -> None:
-        self.source, self.stack = source, stack
-        self.on_event, self.on_reconnect, self.on_error = on_event, on_reconnect, on_error
-        self.connects = 0
-        self._stop = threading.Event()
-        self._stream: Any = None
-        self._client: Any = None
-        self._thread = threading.Thread(target=self._run, name=f"ccci-events-{stack}", daemon=True)
-        self._since: float | None = None
-
-    def start(self) -> None:
-        self._thread.start()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def _belongs(self, ev: Event) -> bool:
-        if ev.type == "service":
-            return ev.service.startswith(f"{self.stack}_")
-        return ev.attributes.get(convert.STACK_LABEL) == self.stack
-
-    def _run(self) -> None:
-        backoff = 0.2
-        while not self._stop.is_set():
-            try:
-                # its own client: the stream holds a connection for as long as it lives
-                self._client = self.source._new_client(None)
-                since = self._since if self._since is not None else datetime.now(UTC).timestamp()
-                self._stream = self._client.api.events(
-                    since=int(since), filters={"type": ["service", "container"]}, decode=True
-                )
-                self.connects += 1
-                if self.connects > 1 and self.on_reconnect is not None:
-                    self.on_reconnect()  # anything may have happened while we were away
-                backoff = 0.2
-                for raw in self._stream:
-                    if self._stop.is_set():
-                        break
-                    nanos = raw.get("timeNano")
-                    if isinstance(nanos, int):
-                        self._since = nanos / 1e9
-                    ev = convert.event(raw)
-                    if ev is not None and self._belongs(ev):
-                        if ev.action == "oom" and ev.container_id:
-                            self.source.note_oom(ev.container_id)
-                        self.on_event(ev)
-            except Exception as exc:  # noqa: BLE001 - a dropped stream is expected; report and retry
-                if not self._stop.is_set() and self.on_error is not None:
-                    self.on_error(f"event stream from {self.source.label} dropped: {_short(exc)}")
-            finally:
-                self._close_stream()
-            if self._stop.wait(backoff):
-                break
-            backoff = min(backoff * 2, 5.0)
-
-    def _close_stream(self) -> None:
-        stream, client = self._stream, self._client
-        self._stream = self._client = None
-        for thing in (stream, client):
-            if thing is not None:
-                # closing a dead socket may fail; there is nothing left to do then
-                with contextlib.suppress(Exception):
-                    thing.close()
-
-    def close(self, timeout: float = 1.0) -> None:
-        """Stop the thread; returns within `timeout` seconds."""
-        self._stop.set()
-        self._close_stream()
-        self._thread.join(timeout)
-
-
-def _short(exc: BaseException) -> str:
-    """The innermost cause in one line: `No such file or directory`, not three wrapped reprs."""
-    root: BaseException = exc
-    seen = {id(root)}
-    while True:
-        nxt = root.__cause__ or root.__context__
-        if nxt is None and root.args and isinstance(root.args[-1], BaseException):
-            nxt = root.args[-1]
-        if nxt is None or id(nxt) in seen:
-            break
-        seen.add(id(nxt))
-        root = nxt
-    text = getattr(root, "strerror", None) or str(root).strip() or type(root).__name__
-    return str(text).splitlines()[0][:200]

@@ -14,7 +14,8 @@ from ccci_tui.domain.model import RecipeState, ServiceState
 from ccci_tui.domain.replay import RecordedPolicy
 from ccci_tui.domain.verdict import Expectation
 from ccci_tui.sources.abra import AbraError, AppEnv, abra_dir, find_app_env, recipe_dir
-from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.errors import SwarmError
+from ccci_tui.sources.swarm import SwarmSource
 
 if TYPE_CHECKING:
     from ccci_tui.config import Config

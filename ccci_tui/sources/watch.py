@@ -19,8 +19,8 @@ from ccci_tui.domain import verdict as v
 from ccci_tui.domain.fold import Fold
 from ccci_tui.domain.model import Event, Observation, RecipeState
 from ccci_tui.domain.verdict import Expectation, Verdict
+from ccci_tui.sources.errors import SwarmError
 from ccci_tui.sources.source import LiveSource
-from ccci_tui.sources.swarm import SwarmError
 
 if TYPE_CHECKING:  # the writer is the caller's: `wait` without --record never loads the recording code
     from ccci_tui.sources.recording import RecordingWriter

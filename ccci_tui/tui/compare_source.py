@@ -95,9 +95,9 @@ class RecipeComparer:
     def preflight(self, head: str, overlays: Sequence[str]) -> Preflight | str:
         if self.swarm is None:
             return "preflight reads the live swarm: not available here"
+        from ccci_tui.sources.errors import SwarmError
         from ccci_tui.sources.preflight import read_preflight
         from ccci_tui.sources.recipe import RecipeError
-        from ccci_tui.sources.swarm import SwarmError
 
         try:
             return read_preflight(self.swarm, self.stack, self.path, (MAIN_COMPOSE, *overlays), self.env, head, None)

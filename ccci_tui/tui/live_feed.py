@@ -16,9 +16,9 @@ from ccci_tui.domain.model import ACTIVE_STATES, Event, Observation, RecipeState
 from ccci_tui.domain.replay import RerunStep
 from ccci_tui.domain.timeline import SPEC, Entry
 from ccci_tui.domain.verdict import Expectation, Verdict
+from ccci_tui.sources.errors import SwarmError
 from ccci_tui.sources.live import LiveWatch
 from ccci_tui.sources.source import LiveSource
-from ccci_tui.sources.swarm import SwarmError
 from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.view import CONNECTING, LIVE, RERUN, STALE, View
 

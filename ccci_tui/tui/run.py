@@ -69,8 +69,8 @@ def _recording_app(path: Path, label: str, config: Any) -> CcciApp | str:
 
 
 def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
+    from ccci_tui.sources.errors import SwarmError
     from ccci_tui.sources.recipe import recipe_dir_problem
-    from ccci_tui.sources.swarm import SwarmError
     from ccci_tui.sources.target import UsageError, resolve_target, swarm_source
 
     stack, service = args.tui_stack, args.tui_service

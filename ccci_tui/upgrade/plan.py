@@ -19,8 +19,9 @@ from ccci_tui.domain.compose_syntax import ComposeError
 from ccci_tui.domain.redact import redact_text
 from ccci_tui.domain.stamp import make_stamp
 from ccci_tui.sources.abra import AbraError, AppEnv, read_app_env
+from ccci_tui.sources.errors import SwarmError
 from ccci_tui.sources.recipe import RecipeError, RecipeSource
-from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import app_env_for, app_env_recipe, compose_chain, default_base
 from ccci_tui.upgrade.stack import stamp_overlay
 

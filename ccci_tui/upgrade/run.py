@@ -12,7 +12,8 @@ from collections.abc import Callable
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.model import Event, Observation
 from ccci_tui.domain.verdict import Expectation, Verdict, anchored, anchored_to
-from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.errors import SwarmError
+from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import Target
 from ccci_tui.sources.watch import WatchCancelled, WatchTimeout, watch_until_terminal
 from ccci_tui.upgrade.plan import CLEANUP, DEPLOY, GIT, WAIT, WATCH, WRITE, Step, UpgradePlan

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from ccci_tui.domain.model import ROLE_CURRENT, ROLE_PREVIOUS
+from ccci_tui.sources.errors import SwarmError
 from ccci_tui.sources.live import LiveWatch
-from ccci_tui.sources.swarm import SwarmError, SwarmSource
+from ccci_tui.sources.swarm import SwarmSource
 from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
 

@@ -82,7 +82,7 @@ class FakeSwarm:
             self._gate.wait()
             with self.lock:
                 self.hanging -= 1
-            from ccci_tui.sources.swarm import SwarmError
+            from ccci_tui.sources.errors import SwarmError
 
             raise SwarmError("released after hanging")
         if isinstance(item, Exception):
@@ -206,14 +206,14 @@ class PlanSwarm:
     def services(self, stack: str) -> tuple[object, ...]:
         from types import SimpleNamespace
 
-        from ccci_tui.sources.swarm import SwarmError
+        from ccci_tui.sources.errors import SwarmError
 
         if stack != self.stack:
             raise SwarmError(f"no stack named {stack!r}")
         return tuple(SimpleNamespace(name=f"{stack}_{s}") for s in self._services)
 
     def observe(self, stack: str, service: str = "app", at: datetime | None = None) -> Observation:
-        from ccci_tui.sources.swarm import SwarmError
+        from ccci_tui.sources.errors import SwarmError
 
         raise SwarmError("not read while planning in this test")
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from textual.widgets import OptionList
 
 from ccci_tui.sources.contexts import ContextReads, DockerContext, OnContext, read_contexts
-from ccci_tui.sources.swarm import StackSummary, SwarmError
+from ccci_tui.sources.errors import SwarmError
+from ccci_tui.sources.swarm import StackSummary
 from ccci_tui.tui.app import AppOptions, CcciApp
 from ccci_tui.tui.commands import COMMANDS, CONTEXTS_KEY, help_rows
 from ccci_tui.tui.recording_tap import FeedRecorder

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from ccci_tui.sources.swarm import SwarmError
+from ccci_tui.sources.errors import SwarmError
 from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.compare_source import RecipeComparer
 from ccci_tui.tui.screens.compare import CompareScreen

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ccci_tui.domain import verdict as v
-from ccci_tui.sources.swarm import SwarmError
+from ccci_tui.sources.errors import SwarmError
 from ccci_tui.tui.live_feed import LiveFeed
 from ccci_tui.tui.view import CONNECTING, LIVE, STALE
 from tests.tui.support import FIXED_NOW, FakeSwarm, Views, run_observations

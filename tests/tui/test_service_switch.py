@@ -16,7 +16,8 @@ from ccci_tui.domain.model import Observation
 from ccci_tui.domain.replay import Recording
 from ccci_tui.domain.stamp import stamp_key
 from ccci_tui.domain.verdict import Expectation
-from ccci_tui.sources.swarm import StackSummary, SwarmError
+from ccci_tui.sources.errors import SwarmError
+from ccci_tui.sources.swarm import StackSummary
 from ccci_tui.sources.target import Target
 from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.commands import COMMANDS, applies, help_rows

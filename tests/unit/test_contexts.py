@@ -26,7 +26,8 @@ from ccci_tui.sources.contexts import (
     list_contexts,
     read_contexts,
 )
-from ccci_tui.sources.swarm import DEFAULT_SOCKET, StackSummary, resolve_endpoint
+from ccci_tui.sources.endpoint import DEFAULT_SOCKET, resolve_endpoint
+from ccci_tui.sources.swarm import StackSummary
 
 DOCKER = shutil.which("docker")
 HANG = 30.0  # a guard against a hung test, never a measure: every wait below ends on an event first

@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
+from ccci_tui.sources.endpoint import DEFAULT_SOCKET, resolve_endpoint
 from ccci_tui.sources.engine_api import supports
-from ccci_tui.sources.swarm import DEFAULT_SOCKET, SwarmError, resolve_endpoint
+from ccci_tui.sources.errors import SwarmError
 
 DOCKER = shutil.which("docker")
 

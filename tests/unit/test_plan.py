@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ccci_tui.config import Config
-from ccci_tui.sources.swarm import SwarmError
+from ccci_tui.sources.errors import SwarmError
 from ccci_tui.upgrade.plan import PlanError, make_plan
 from tests.support.recipes import build_recipe
 
