@@ -59,7 +59,7 @@ def memory_cell(task: TaskState) -> tuple[str, float | None]:
     An OOM kill at the limit shows the limit as reached, never the last sample, which was taken
     before the task allocated what killed it."""
     if oom_at_limit(task):
-        return f"OOM at {fmt_bytes(task.memory_limit)} limit", 1.0
+        return f"OOM: {fmt_bytes(task.memory_limit)} limit", 1.0
     if node_oom(task):
         return "node OOM (no limit)", None
     if task.memory_bytes is None:

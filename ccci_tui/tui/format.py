@@ -16,7 +16,7 @@ from ccci_tui.domain.text import printable
 from ccci_tui.domain.timeline import SPEC, SPEC_WRITE, Entry
 
 SEVERITY_GLYPH = {"ok": "✔", "info": "…", "error": "✖"}
-BAR_WIDTH = 8
+BAR_WIDTH = 6
 
 
 def safe(text: object, style: str = "") -> Text:
@@ -70,11 +70,11 @@ def deploy_anchors(entries: Sequence[Entry]) -> list[datetime | None]:
 
 
 def memory_bar(task: TaskState, width: int = BAR_WIDTH) -> Text:
-    """`▇▇▇▇▇░░░ 21M/32M` for a running task; `OOM at 32M limit` (bar full) for one the kernel killed at its
+    """`▇▇▇▇░░ 21M/32M` for a running task; `OOM: 32M limit` (bar full) for one the kernel killed at its
     limit, `node OOM (no limit)`, `last 12M` for a task that has ended (domain/memory.memory_cell)."""
     text, frac = memory_cell(task)
     if task.oom_killed:
-        return Text(("▇" * width + " " if frac is not None else "") + text, style="bold")
+        return Text(text, style="bold")  # the limit reached (or a node OOM), said in words: no stale bar
     if frac is None:
         return Text(text, style="dim" if task.terminal or text == "-" else "")
     full = round(max(0.0, min(1.0, frac)) * width)

@@ -62,7 +62,7 @@ def test_the_oom_head_reached_its_limit_in_the_row_the_detail_and_the_json(swarm
     task = next(t for t in obs.tasks if t.exit_code == 137)
     row = text_of(" | ".join(str(cell) for cell in task_row(task, False, {"error": "red", "warning": "yellow"},
                                                               None)[1]))
-    assert "OOM at 32M limit" in row and "/32M" not in row  # never the sample taken before it allocated
+    assert "OOM: 32M limit" in row and "/32M" not in row  # never the sample taken before it allocated
     node = obs.node(task.node_id)
     assert node is not None and node.memory_bytes and node.usage_read
     assert obs.service is not None

@@ -39,7 +39,7 @@ def test_oom_at_the_limit_never_shows_the_stale_sample() -> None:
     """The lab's OOM head: sampled at 840K when it started, killed by the kernel at its 32M limit."""
     t = task(state="failed", desired="shutdown", exit_code=137, oom_killed=True, memory_bytes=840 * 1024,
              memory_at=T0, memory_cgroup="v1", memory_peak=1 * MB)
-    assert memory_cell(t) == ("OOM at 32M limit", 1.0)
+    assert memory_cell(t) == ("OOM: 32M limit", 1.0)
     facts = memory_facts(t, T0 + timedelta(seconds=5))
     assert facts[0] == "reached the limit (OOM): the kernel killed it at its 32M limit"
     assert "last sample before it ended, not its use when it was killed: 840K in use" in facts[1]

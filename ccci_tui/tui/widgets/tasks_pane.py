@@ -34,7 +34,7 @@ def task_row(t: TaskState, marked: bool, colours: dict[str, str], limit: int | N
         KeyCell("▶" if marked else " ", t.id, style="bold"),
         Text(str(t.slot) if t.slot is not None else "-", style=dim),
         safe(t.id[:12], "bold" if marked else dim),
-        safe(t.node or t.node_id[:12], f"italic {colours['warning']}" if t.node_access else dim),
+        safe(t.node or t.node_id[:8], f"italic {colours['warning']}" if t.node_access else dim),
         Text(role, style=role_style),
         Text(t.state, style=bad or ("bold" if t.running else dim)),
         Text(t.desired, style=dim),
