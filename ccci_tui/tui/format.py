@@ -70,7 +70,7 @@ def deploy_anchors(entries: Sequence[Entry]) -> list[datetime | None]:
 
 
 def memory_bar(task: TaskState, width: int = BAR_WIDTH) -> Text:
-    """`▇▇▇▇░░ 21M/32M` for a running task; `OOM: 32M limit` (bar full) for one the kernel killed at its
+    """`▇▇▇▇░░ 21M/32M` for a running task; `OOM: 32M limit` (in words) for one the kernel killed at its
     limit, `node OOM (no limit)`, `last 12M` for a task that has ended (domain/memory.memory_cell)."""
     text, frac = memory_cell(task)
     if task.oom_killed:
