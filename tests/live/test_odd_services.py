@@ -31,6 +31,8 @@ def test_scaled_to_zero_is_converged_not_waiting_forever(swarm, recipe_repo, cap
     recipe = recipe_repo(head_script="base")
     stack = swarm.new_stack()
     deploy_recipe(recipe.path, stack)
+    # scale only once the deploy's own create has settled: a scale racing it is refused by the engine
+    swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
     subprocess.run(["docker", "service", "scale", "--detach", f"{stack}_app=0"], check=True, capture_output=True)
     swarm.wait_for(stack, lambda s, t: not any(x["DesiredState"] == "running" for x in t), timeout=30)
     rc, doc = diagnose_json(capsys, stack, "--recipe", str(recipe.path))

@@ -13,7 +13,9 @@ import pytest
 from tests.support.deploy import deploy_recipe
 from tests.support.recipes import BASE_TAG
 
-pytestmark = pytest.mark.live
+# serial: the module's sshd is started and stopped by a module fixture, so both tests must run in one
+# process (under xdist a second worker's teardown stopped the sshd the first was using)
+pytestmark = [pytest.mark.live, pytest.mark.serial]
 ROOT = Path(__file__).resolve().parents[2]
 SSH_HOST = "ssh://root@127.0.0.1"
 
