@@ -6,12 +6,12 @@ is deployed: a genuinely wrong stamp must stay red.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from ccci_tui.domain import failure as fl
 from ccci_tui.domain import verdict as v
-from ccci_tui.domain.memory import fmt_bytes, memory_facts, node_facts
+from ccci_tui.domain.evidence import APP_SERVICE, Case, short_sha, verdict_evidence
 from ccci_tui.domain.model import (
     ACTIVE_STATES,
     COMPLETED,
@@ -19,12 +19,10 @@ from ccci_tui.domain.model import (
     ROLE_ATTEMPTED,
     ROLE_CURRENT,
     ROLE_OTHER,
-    ROLE_PREVIOUS,
     ROLLBACK_COMPLETED,
     ROLLBACK_PAUSED,
     ROLLBACK_STARTED,
     UPDATING,
-    NodeContext,
     Observation,
     RecipeState,
     ServiceState,
@@ -33,8 +31,7 @@ from ccci_tui.domain.model import (
     UpdatePolicy,
     mark_attempted,
 )
-from ccci_tui.domain.placement import co_residence, unplaced_lines
-from ccci_tui.domain.stamp import Stamp, parse_stamp, stamp_key, version_label
+from ccci_tui.domain.stamp import Stamp, parse_stamp, stamp_key
 from ccci_tui.domain.timeline import Timeline
 from ccci_tui.domain.verdict import Evidence, Expectation, Verdict
 
@@ -43,24 +40,6 @@ from ccci_tui.domain.verdict import Evidence, Expectation, Verdict
 _STUCK_FACTOR = 3.0
 _STUCK_ALLOWANCE_S = 60.0
 PENDING_GRACE_S = 20.0  # under stop-first a head task may wait this long for the old one's resources
-APP_SERVICE = "app"  # the service abra's chaos deploy stamps (DESIGN.md, vocabulary: stamp)
-
-
-@dataclass(frozen=True)
-class _Ctx:
-    svc: ServiceState
-    stack: str
-    stamp: Stamp
-    expected: str | None
-    expected_from: str
-    recipe: RecipeState | None
-    expect: Expectation
-    timeline: Timeline | None
-    tasks: tuple[TaskState, ...]
-    now: datetime
-    attempted: SpecSummary | None
-    stamped: bool  # the stamp rules apply: see `carries_stamp`
-    nodes: tuple[NodeContext, ...] = ()
 
 
 def carries_stamp(svc: ServiceState, stamp: Stamp) -> bool:
@@ -70,148 +49,22 @@ def carries_stamp(svc: ServiceState, stamp: Stamp) -> bool:
     return svc.name.removeprefix(f"{svc.stack}_") == APP_SERVICE or stamp.raw is not None
 
 
-def _no_stamp_note(ctx: _Ctx) -> str:
-    return (f"{ctx.svc.name} carries no chaos-version stamp: abra stamps the {APP_SERVICE} service only, "
-            f"so the stack's version is checked on {ctx.stack}_{APP_SERVICE}")
-
-
-def _short(sha: str | None) -> str:
-    return sha[:8] if sha else "?"
-
-
-def _names(ctx: _Ctx, stamp: Stamp) -> str:
-    """What a stamp points to: tags, the expected head, the recipe HEAD."""
-    if not stamp.ok or stamp.sha is None:
-        return stamp.problem or ""
-    names = []
-    if ctx.recipe is not None:
-        names += [f"tag {t}" for t in ctx.recipe.tags_at(stamp.sha)]
-        if stamp.matches(ctx.recipe.head_sha):
-            names.append("recipe HEAD")
-    if ctx.expected and stamp.matches(ctx.expected):
-        names.append("the expected head")
-    return ", ".join(names) if names else "no tag, not the expected head"
-
-
-def _stamp_line(ctx: _Ctx, where: str, stamp: Stamp) -> Evidence:
-    return Evidence(v.SRC_LABEL, f"{where} chaos-version {stamp} ({_names(ctx, stamp)})")
-
-
-def _policy(p: UpdatePolicy | None) -> str:
-    if p is None:
-        return "unset (engine defaults: stop-first, failure_action pause, monitor 5s)"
-    return f"order {p.order}, failure_action {p.failure_action}, monitor {p.monitor_s:g}s"
-
-
-def _evidence(ctx: _Ctx) -> list[Evidence]:
-    svc, lines = ctx.svc, []
-    lines.append(_stamp_line(ctx, "Spec", ctx.stamp) if ctx.stamped else Evidence(v.SRC_LABEL, _no_stamp_note(ctx)))
-    version = version_label(svc.spec.labels, ctx.stack)
-    if version:
-        lines.append(Evidence(v.SRC_LABEL, f"Spec version label {version}"))
-    if svc.previous_spec is not None:
-        prev = parse_stamp(svc.previous_spec.label(stamp_key(ctx.stack)))
-        if ctx.stamped or prev.raw is not None:
-            lines.append(_stamp_line(ctx, "PreviousSpec", prev))
-    elif svc.update_status is not None and svc.update_status.state == ROLLBACK_COMPLETED:
-        lines.append(Evidence(v.SRC_SPEC, "PreviousSpec is gone: an automatic rollback erases it"))
-    if ctx.attempted is not None and ctx.attempted.template_fp != svc.spec.template_fp:
-        lines.append(_stamp_line(ctx, "attempted spec (seen while updating)", parse_stamp(
-            ctx.attempted.label(stamp_key(ctx.stack)))))
-    st = svc.update_status
-    if st is None:
-        absent = "UpdateStatus absent (cleared by the last spec write; no rolling update since)"
-        lines.append(Evidence(v.SRC_STATUS, absent))
-    else:
-        started = st.started_at.strftime("%H:%M:%S") if st.started_at else "?"
-        lines.append(Evidence(v.SRC_STATUS, f"UpdateStatus {st.state} (started {started} UTC): {st.message}"))
-    lines.append(Evidence(v.SRC_SPEC, f"update_config {_policy((ctx.attempted or svc.spec).update_config)}"))
-    if ctx.recipe is not None:
-        r = ctx.recipe
-        dirty = f", {len(r.untracked)} untracked and {len(r.modified)} modified files" if r.dirty else ", clean"
-        described = r.describe or "no tags"
-        lines.append(Evidence(v.SRC_GIT, f"recipe HEAD {_short(r.head_sha)} {r.head_subject!r} ({described}){dirty}"))
-    if ctx.expected:
-        lines.append(Evidence(v.SRC_GIT, f"expected head {_short(ctx.expected)} (from {ctx.expected_from})"))
-    if ctx.expect.intent:
-        lines.append(Evidence(v.SRC_APP_ENV, f"app env records {ctx.expect.intent} as the deployed version"))
-    return lines
-
-
-def _task_line(t: TaskState) -> Evidence:
-    bits = [f"task {t.id[:12]} slot {t.slot} ({t.role} spec): {t.state}, desired {t.desired}"]
-    if t.exit_code is not None:
-        bits.append(f"exit {t.exit_code}")
-    if t.oom_killed:
-        bits.append("OOMKilled")
-    if t.err:
-        bits.append(f"err {t.err!r}")
-    return Evidence(v.SRC_TASK, ", ".join(bits))
-
-
-def _waited(ctx: _Ctx, task: TaskState) -> float:
-    return (ctx.now - task.created_at).total_seconds() if task.created_at is not None else 0.0
-
-
-def _memory_lines(ctx: _Ctx, task: TaskState) -> list[Evidence]:
-    """For a task that died of memory or waits for a node: its memory facts and where it ran against the old
-    task (start-first), its node's memory with what the tasks there limit, reserve and use; for a task no
-    node could take, why each node could not."""
-    starved = bool(task.err and fl.NO_NODE in task.err and not task.terminal)
-    oom = fl.oom_seen(task, ctx.timeline)
-    if not (oom or task.exit_code == 137 or starved):
-        return []
-    ran = {ROLE_ATTEMPTED: ctx.attempted, ROLE_CURRENT: ctx.svc.spec, ROLE_PREVIOUS: ctx.svc.previous_spec}
-    spec = ran.get(task.role)
-    # the OOM event counts as the flag, and the limit of the spec the task ran where the task has none
-    task = replace(task, oom_killed=True if oom else task.oom_killed,
-                   memory_limit=task.memory_limit or (spec.memory_limit if spec is not None else None))
-    if starved:  # it never ran: what it asks for, and why each node said no
-        wants = spec.memory_reservation if spec is not None else None
-        lines = [Evidence(v.SRC_SPEC, f"memory: the task asks for a reservation of {fmt_bytes(wants)}" if wants
-                          else "memory: the task sets no memory reservation")]
-        lines += [Evidence(v.SRC_NODE, line) for line in unplaced_lines(
-            ctx.nodes, wants, spec.constraints if spec is not None else ())]
-        return lines
-    lines = [Evidence(v.SRC_TASK, f"memory: {fact}") for fact in memory_facts(task, ctx.now)]
-    if _order(ctx) == "start-first":
-        old = [t for t in ctx.tasks if t.id != task.id and t.role in (ROLE_CURRENT, ROLE_PREVIOUS)
-               and t.desired == "running"]
-        where = co_residence(task, old, {n.id: n.hostname for n in ctx.nodes if n.hostname})
-        if where:
-            lines.append(Evidence(v.SRC_NODE, where))
-    nodes = tuple(n for n in ctx.nodes if n.id == task.node_id)
-    lines += [Evidence(v.SRC_NODE, fact.strip()) for n in nodes for fact in node_facts(n, ctx.svc.name)]
-    if not nodes and task.node_id:
-        lines.append(Evidence(v.SRC_NODE, f"node {task.node or task.node_id[:12]}: its memory was not read"))
-    return lines
-
-
-def _make(ctx: _Ctx, kind: str, summary: str, next_step: str, extra: list[Evidence] | None = None,
+def _make(ctx: Case, kind: str, summary: str, next_step: str, extra: list[Evidence] | None = None,
           task: TaskState | None = None) -> Verdict:
-    evidence = [*(extra or []), *_evidence(ctx)]
-    if task is not None:
-        evidence.insert(0, _task_line(task))
-        evidence[1:1] = _memory_lines(ctx, task)
-    return Verdict(kind, summary, tuple(evidence), next_step, task.id if task else None)
+    return Verdict(kind, summary, verdict_evidence(ctx, extra or [], task), next_step, task.id if task else None)
 
 
-def _order(ctx: _Ctx) -> str:
-    policy = (ctx.attempted or ctx.svc.spec).update_config
-    return policy.order if policy else "stop-first"
-
-
-def _failure_sentence(ctx: _Ctx, f: fl.Failure, who: str) -> str:
+def _failure_sentence(ctx: Case, f: fl.Failure, who: str) -> str:
     monitor = ((ctx.attempted or ctx.svc.spec).update_config or UpdatePolicy()).monitor_s
     when = ""
     if f.running_for_s is not None and f.running_for_s <= monitor + 0.5:
         when = f" {f.running_for_s:.0f} s into the {monitor:g} s monitor"
     elif f.running_for_s is None and f.cause in ("unhealthy", "oom", "exit", "early-exit"):
         when = " before it became healthy" if f.cause != "unhealthy" else ""
-    return f"the {who} task {f.phrase}{when} under {_order(ctx)}"
+    return f"the {who} task {f.phrase}{when} under {ctx.order}"
 
 
-def _rollback(ctx: _Ctx) -> Verdict:
+def _rollback(ctx: Case) -> Verdict:
     task = fl.failing_task(Observation(ctx.now, ctx.svc, ctx.tasks), ctx.tasks, ctx.svc.update_status, ctx.timeline)
     healthcheck = bool((ctx.attempted or ctx.svc.spec).healthcheck)
     extra: list[Evidence] = []
@@ -231,7 +84,7 @@ def _rollback(ctx: _Ctx) -> Verdict:
     return _make(ctx, v.SWARM_ROLLBACK, summary, _rerun_hint(ctx, f), extra, task)
 
 
-def _manual_rollback(ctx: _Ctx) -> bool:
+def _manual_rollback(ctx: Case) -> bool:
     """A manual rollback swaps Spec and PreviousSpec; an automatic one clears PreviousSpec (fact 2)."""
     if ctx.svc.previous_spec is not None:
         return True
@@ -241,8 +94,8 @@ def _manual_rollback(ctx: _Ctx) -> bool:
     return last is not None and "manually requested" in last.text
 
 
-def _rerun_hint(ctx: _Ctx, f: fl.Failure | None = None) -> str:
-    if _order(ctx) == "start-first":
+def _rerun_hint(ctx: Case, f: fl.Failure | None = None) -> str:
+    if ctx.order == "start-first":
         return (f"Re-run with stop-first (ccci-tui rerun {ctx.stack} --order stop-first): if it converges, old and "
                 "new tasks could not co-reside; set update_config.order: stop-first or give the service more room.")
     cause = f" ({f.phrase})" if f else ""
@@ -255,30 +108,30 @@ def _stuck_budget(spec: SpecSummary) -> float:
     return _STUCK_FACTOR * batches * (p.monitor_s + p.delay_s + (spec.monitor_hint_s or 0.0)) + _STUCK_ALLOWANCE_S
 
 
-def _wrong_commit(ctx: _Ctx) -> Verdict | None:
+def _wrong_commit(ctx: Case) -> Verdict | None:
     """checkout-drift or stamp-mismatch when the deployed (or attempted) stamp is not the expected head."""
     if not ctx.stamped or not ctx.expected or ctx.stamp.matches(ctx.expected):
         return None
     if ctx.recipe is not None and not parse_stamp(ctx.recipe.head_sha[:8]).matches(ctx.expected):
-        summary = (f"The recipe checkout is at {_short(ctx.recipe.head_sha)}, not the expected head "
-                   f"{_short(ctx.expected)}: the deploy used what was checked out ({ctx.stamp})")
-        return _make(ctx, v.CHECKOUT_DRIFT, summary,
-                     f"git -C {ctx.recipe.path} checkout {ctx.expect.head_ref or _short(ctx.expected)}, then redeploy.")
+        summary = (f"The recipe checkout is at {short_sha(ctx.recipe.head_sha)}, not the expected head "
+                   f"{short_sha(ctx.expected)}: the deploy used what was checked out ({ctx.stamp})")
+        ref = ctx.expect.head_ref or short_sha(ctx.expected)
+        return _make(ctx, v.CHECKOUT_DRIFT, summary, f"git -C {ctx.recipe.path} checkout {ref}, then redeploy.")
     extra = _erased_rollback(ctx)
     if not ctx.stamp.ok:
         summary = (f"The service carries no usable chaos-version stamp ({ctx.stamp.problem}); "
-                   f"expected {_short(ctx.expected)}")
+                   f"expected {short_sha(ctx.expected)}")
     elif extra:
-        summary = (f"The deployed stamp {ctx.stamp} is not the expected head {_short(ctx.expected)}: an earlier "
+        summary = (f"The deployed stamp {ctx.stamp} is not the expected head {short_sha(ctx.expected)}: an earlier "
                    "update was rolled back, and a later deploy of this commit erased the rollback's status")
     else:
-        summary = (f"The deployed stamp {ctx.stamp} is not the expected head {_short(ctx.expected)} and no rollback "
+        summary = (f"The deployed stamp {ctx.stamp} is not the expected head {short_sha(ctx.expected)} and no rollback "
                    "explains it: a different commit was deployed")
     return _make(ctx, v.STAMP_MISMATCH, summary,
                  "Redeploy the expected head and check what the deploy step checks out.", extra)
 
 
-def _erased_rollback(ctx: _Ctx) -> list[Evidence]:
+def _erased_rollback(ctx: Case) -> list[Evidence]:
     """A rollback the timeline saw whose UpdateStatus a later deploy has cleared."""
     if ctx.timeline is None or ctx.svc.update_status is not None:
         return []
@@ -291,7 +144,7 @@ def _erased_rollback(ctx: _Ctx) -> list[Evidence]:
                      "a later deploy cleared that UpdateStatus")]
 
 
-def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
+def _settled(ctx: Case, after: datetime | None, no_update: bool) -> Verdict:
     """completed, or no status: crashes, wrong commit, converged or still starting."""
     pending = [t for t in ctx.tasks if t.err and fl.NO_NODE in t.err and not t.terminal]
     crashed = [t for t in fl.current_failures(ctx.tasks, after) if t not in pending]  # waiting is not crashing
@@ -309,7 +162,7 @@ def _settled(ctx: _Ctx, after: datetime | None, no_update: bool) -> Verdict:
         return wrong
     scaled_to_zero = ctx.svc.spec.mode == "replicated" and ctx.svc.spec.replicas == 0
     if not up and not scaled_to_zero:
-        if pending and _waited(ctx, pending[0]) >= PENDING_GRACE_S:
+        if pending and ctx.waited(pending[0]) >= PENDING_GRACE_S:
             t = pending[0]
             return _make(ctx, v.UPDATE_STUCK, f"No task can be placed: task {t.id[:12]} is pending with {t.err!r}",
                          "Free resources, lower the reservation, or change the placement constraints.", task=t)
@@ -359,7 +212,7 @@ def diagnose(
         expected, expected_from = recipe.head_sha, f"recipe HEAD in {recipe.path}"
     attempted = timeline.attempted_spec if timeline is not None else None
     stamp = parse_stamp(svc.spec.label(stamp_key(svc.stack)))
-    ctx = _Ctx(
+    ctx = Case(
         svc=svc, stack=svc.stack, stamp=stamp,
         expected=expected, expected_from=expected_from, recipe=recipe, expect=expect, timeline=timeline,
         tasks=mark_attempted(obs, attempted).tasks, now=expect.now or obs.at, attempted=attempted,
@@ -368,7 +221,7 @@ def diagnose(
     return _by_status(ctx)
 
 
-def _by_status(ctx: _Ctx) -> Verdict:
+def _by_status(ctx: Case) -> Verdict:
     svc, st, expect = ctx.svc, ctx.svc.update_status, ctx.expect
     if expect.marker_taken:
         if expect.marker_index is not None and svc.index <= expect.marker_index:
@@ -389,12 +242,12 @@ def _by_status(ctx: _Ctx) -> Verdict:
         if wrong is not None:
             return wrong
         pending = [t for t in ctx.tasks if t.err and fl.NO_NODE in t.err and not t.terminal]
-        if pending and (_order(ctx) == "start-first" or _waited(ctx, pending[0]) >= PENDING_GRACE_S):
+        if pending and (ctx.order == "start-first" or ctx.waited(pending[0]) >= PENDING_GRACE_S):
             # stop-first frees the old task's resources only as it stops: a head pending a moment is placed next
             t = pending[0]
             return _make(ctx, v.UPDATE_STUCK, f"The update cannot proceed: task {t.id[:12]} is pending with "
                          f"{t.err!r}" + (" (start-first needs room for old and new tasks at once)"
-                                         if _order(ctx) == "start-first" else ""),
+                                         if ctx.order == "start-first" else ""),
                          "Free resources, lower the reservation, or use stop-first.", task=t)
         elapsed = (ctx.now - st.started_at).total_seconds() if st.started_at else 0.0
         budget = _stuck_budget(ctx.attempted or svc.spec)
