@@ -17,10 +17,10 @@ from ccci_tui.domain.compose import (
     ComposePolicy,
     Field,
     Healthcheck,
-    Port,
     ServicePolicy,
     UpdateConfigPolicy,
 )
+from ccci_tui.domain.compose_ports import Port
 from ccci_tui.domain.model import (
     Event,
     NodeContext,

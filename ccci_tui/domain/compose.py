@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ccci_tui.domain.compose_ports import Port, parse_ports, port_identity
 from ccci_tui.domain.compose_syntax import (
     _BARE_SECONDS,
     ComposeError,
     _as_mapping,
+    _bool,
+    _choice,
+    _float,
+    _int,
     _join,
     _load_file,
     interpolate,  # noqa: F401 - part of this module's interface (tests, callers)
@@ -80,20 +84,6 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
-class Port:
-    """A published port; short-form ports publish in ingress mode."""
-
-    target: int
-    published: int | None
-    protocol: str = "tcp"
-    mode: str = "ingress"
-
-    def __str__(self) -> str:
-        published = "" if self.published is None else f"{self.published}:"
-        return f"{published}{self.target}/{self.protocol} {self.mode}"
-
-
-@dataclass(frozen=True)
 class ServicePolicy:
     """One service's effective deploy policy; env values are left out (they may be secret)."""
 
@@ -145,20 +135,13 @@ def _volume_target(item: Any) -> object:
     return ("target", parts[1] if len(parts) > 1 else parts[0])
 
 
-def _port_identity(item: Any) -> object:
-    try:
-        return tuple(_port_entry(item))
-    except ComposeError:
-        return repr(item)
-
-
 def _source(item: Any) -> object:
     return ("source", str(item.get("source") if isinstance(item, dict) else item))
 
 
 # How `docker stack deploy` merges lists of one service across -c files; other lists append.
 _LIST_IDENTITY: dict[str, Callable[[Any], object]] = {
-    "ports": _port_identity, "volumes": _volume_target, "secrets": _source, "configs": _source,
+    "ports": port_identity, "volumes": _volume_target, "secrets": _source, "configs": _source,
 }
 _REPLACED = frozenset({"command", "entrypoint", "test"})
 
@@ -185,48 +168,6 @@ def merge_tree(base: Any, over: Any, key: str = "") -> Any:
             merged[identity(item)] = item  # re-assigning keeps the first position
         return list(merged.values())
     return over
-
-
-_DIGITS = re.compile(r"[0-9]+")
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        return int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ComposeError(f"{value!r} is not a non-negative integer")
-    return value
-
-
-def _float(value: Any) -> float:
-    try:
-        number = float(value) if isinstance(value, int | float | str) else None
-    except (ValueError, OverflowError):
-        number = None
-    if number is None or isinstance(value, bool) or not 0 <= number < float("inf"):
-        raise ComposeError(f"{value!r} is not a non-negative number")
-    return number
-
-
-_BOOLEANS = {"y": True, "yes": True, "true": True, "on": True, "n": False, "no": False, "false": False, "off": False}
-
-
-def _bool(value: Any) -> bool:
-    """A YAML boolean, or a string docker casts to one after interpolation (`${HC_OFF:-true}`)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
-        return _BOOLEANS[value.strip().lower()]
-    raise ComposeError(f"{value!r} is not a boolean (true or false)")
-
-
-def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
-        if value not in choices:
-            raise ComposeError(f"{value!r} is not one of {', '.join(choices)}")
-        return str(value)
-
-    return convert
 
 
 def _get(raw: Mapping[Any, Any], key: str, path: str, convert: Callable[[Any], T]) -> T | None:
@@ -288,54 +229,6 @@ def _healthcheck(raw: Any, path: str) -> Healthcheck | None:
     )
 
 
-def _port_number(text: str) -> list[int]:
-    low, _, high = text.partition("-")
-    if not _DIGITS.fullmatch(low) or not (_DIGITS.fullmatch(high) or not high):
-        raise ComposeError(f"{text!r} is not a port or port range")
-    first, last = int(low), int(high or low)
-    if not 0 < first <= last <= 65535:
-        raise ComposeError(f"{text!r} is not a port or port range in 1-65535")
-    return list(range(first, last + 1))
-
-
-def _port_entry(item: Any) -> list[Port]:
-    """One `ports` entry: short form ("8080:80/udp", ranges) or long form (a mapping)."""
-    if isinstance(item, dict):
-        published = item.get("published")
-        return [Port(
-            target=_port_number(str(_int(item.get("target"))))[0],
-            published=None if published in (None, "") else _port_number(str(_int(published)))[0],
-            protocol=_choice(("tcp", "udp", "sctp"))(item.get("protocol", "tcp")),
-            mode=_choice(("ingress", "host"))(item.get("mode", "ingress")),
-        )]
-    if isinstance(item, bool) or not isinstance(item, int | str):
-        raise ComposeError(f"{item!r} is not a port")
-    spec, _, protocol = str(item).partition("/")
-    parts = spec.rsplit(":", 2)
-    targets = _port_number(parts[-1])
-    hosts: list[int | None] = [None] * len(targets)
-    if len(parts) > 1 and parts[-2]:
-        hosts = list(_port_number(parts[-2]))
-        if len(hosts) != len(targets):
-            raise ComposeError(f"{item!r}: published and target ranges differ in length")
-    proto = _choice(("tcp", "udp", "sctp"))(protocol or "tcp")
-    return [Port(t, h, proto, "ingress") for t, h in zip(targets, hosts, strict=True)]
-
-
-def _ports(raw: Any, path: str) -> tuple[Port, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise ComposeError(f"expected a list, got {type(raw).__name__}", path=path)
-    ports: list[Port] = []
-    for i, item in enumerate(raw):
-        try:
-            ports.extend(_port_entry(item))
-        except ComposeError as exc:
-            raise naming_unset(exc, item).located("", f"{path}[{i}]") from None
-    return tuple(ports)
-
-
 def _label_value(value: Any) -> str:
     if value is None:
         return ""
@@ -365,7 +258,7 @@ def _service(name: str, raw: dict[Any, Any]) -> ServicePolicy:
         memory_reservation=_get(
             reservations, "memory", f"{dpath}.resources.reservations", parse_bytes
         ),
-        ports=_ports(raw.get("ports"), f"{path}.ports"),
+        ports=parse_ports(raw.get("ports"), f"{path}.ports"),
         replicas=None if mode.startswith("global") else (1 if replicas is None else replicas),
         mode=mode,
         # `env_file` is not read: docker reads those files from beside the compose file at deploy

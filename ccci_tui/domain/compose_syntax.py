@@ -1,9 +1,10 @@
-"""Compose syntax: errors, Go durations, byte sizes, `${VAR}` interpolation, and reading one file."""
+"""Compose syntax: errors, Go durations, byte sizes, integers, numbers, booleans and choices, `${VAR}`
+interpolation, and reading one file."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -77,6 +78,48 @@ def parse_bytes(value: object) -> int:
     if not 0 <= size <= _MAX_NS:
         raise ComposeError(f"{value!r} is not a byte size between 0 and 8 EiB")
     return size
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ComposeError(f"{value!r} is not a non-negative integer")
+    return value
+
+
+def _float(value: Any) -> float:
+    try:
+        number = float(value) if isinstance(value, int | float | str) else None
+    except (ValueError, OverflowError):
+        number = None
+    if number is None or isinstance(value, bool) or not 0 <= number < float("inf"):
+        raise ComposeError(f"{value!r} is not a non-negative number")
+    return number
+
+
+_BOOLEANS = {"y": True, "yes": True, "true": True, "on": True, "n": False, "no": False, "false": False, "off": False}
+
+
+def _bool(value: Any) -> bool:
+    """A YAML boolean, or a string docker casts to one after interpolation (`${HC_OFF:-true}`)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[value.strip().lower()]
+    raise ComposeError(f"{value!r} is not a boolean (true or false)")
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value not in choices:
+            raise ComposeError(f"{value!r} is not one of {', '.join(choices)}")
+        return str(value)
+
+    return convert
 
 
 _TEMPLATE = re.compile(
