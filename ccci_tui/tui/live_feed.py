@@ -6,13 +6,13 @@ import heapq
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ccci_tui.domain.fold import Fold, expected_head, verdict_for
-from ccci_tui.domain.model import ACTIVE_STATES, Event, Observation, RecipeState, ServiceState, stack_badge
+from ccci_tui.domain.model import ACTIVE_STATES, Event, Observation, RecipeState
 from ccci_tui.domain.replay import RerunStep
 from ccci_tui.domain.timeline import SPEC, Entry
 from ccci_tui.domain.verdict import Expectation, Verdict
@@ -396,34 +396,3 @@ class LiveFeed:
             view = self._view()
         self.publish(view)
 
-
-@dataclass(frozen=True)
-class StackServices:
-    """One stack with each service's last read: a StackSummary (name, services, badge) with states."""
-
-    name: str
-    states: tuple[ServiceState, ...]
-
-    @property
-    def services(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self.states)
-
-    @property
-    def badge(self) -> str:
-        return stack_badge(s.update_status.state if s.update_status else None for s in self.states)
-
-
-def list_stacks(source: Any, done: Callable[[tuple[Any, ...] | None, str | None], None],
-                stack: str | None = None) -> None:
-    """Call `done(stacks, None)` or `done(None, error)` from a daemon thread; with `stack`, that one
-    stack as StackServices."""
-
-    def run() -> None:
-        try:
-            stacks = (StackServices(stack, tuple(source.services(stack))),) if stack else tuple(source.stacks())
-        except Exception as exc:  # noqa: BLE001 - any failure is shown in the picker, never raised
-            done(None, str(exc))
-            return
-        done(stacks, None)
-
-    _daemon(run, "ccci-stacks")

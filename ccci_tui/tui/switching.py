@@ -16,9 +16,10 @@ from ccci_tui.domain.model import stack_badge
 from ccci_tui.sources.contexts import ContextAccess, DockerContext
 from ccci_tui.sources.source import LiveSource
 from ccci_tui.sources.swarm import StackSummary
-from ccci_tui.tui.live_feed import LiveFeed, list_stacks
+from ccci_tui.tui.live_feed import LiveFeed
 from ccci_tui.tui.rerun_flow import IDLE, RUNNING, RerunFlow
 from ccci_tui.tui.screens.picker import Choice, PickerScreen, short_service, step_service
+from ccci_tui.tui.stacks import list_stacks
 from ccci_tui.tui.view import View
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from ccci_tui.domain.model import ServiceState, stack_badge
 from ccci_tui.sources.contexts import ContextAccess, ContextReads, ContextStacks, DockerContext
 from ccci_tui.tui.commands import CONTEXTS_KEY
 from ccci_tui.tui.format import safe
-from ccci_tui.tui.live_feed import StackServices
+from ccci_tui.tui.stacks import StackServices
 
 Loader = Callable[[Callable[[tuple[Any, ...] | None, str | None], None]], None]
 _SEP = "\x00"
