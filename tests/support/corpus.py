@@ -17,6 +17,7 @@ from pathlib import Path
 import git
 
 from ccci_tui.sources.abra import parse_env
+from tests.support.recipes import init_repo
 
 DEFAULT_CHAIN = "compose.yml"
 # `#COMPOSE_FILE=...`, `# COMPOSE_FILE=...`, `#export COMPOSE_FILE=...`: a chain the sample suggests
@@ -48,14 +49,7 @@ class CorpusRepo:
 def new_repo(root: Path, name: str) -> CorpusRepo:
     """An empty recipe repo on branch `main`, with a committer and no signing."""
     path = root / name
-    path.mkdir(parents=True)
-    repo = git.Repo.init(path, initial_branch="main")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "Recipe Maintainer")
-        cw.set_value("user", "email", "maintainer@example.test")
-        cw.set_value("commit", "gpgsign", "false")
-        cw.set_value("tag", "gpgsign", "false")
-    return CorpusRepo(path, repo)
+    return CorpusRepo(path, init_repo(path))
 
 
 def sample_chains(text: str) -> list[str]:

@@ -113,6 +113,18 @@ OVERLAY = textwrap.dedent(
 )
 
 
+def init_repo(path: Path) -> git.Repo:
+    """A new empty repo at `path` on branch `main`, with a committer and no signing."""
+    path.mkdir(parents=True)
+    repo = git.Repo.init(path, initial_branch="main")
+    with repo.config_writer() as cw:
+        cw.set_value("user", "name", "Recipe Maintainer")
+        cw.set_value("user", "email", "maintainer@example.test")
+        cw.set_value("commit", "gpgsign", "false")
+        cw.set_value("tag", "gpgsign", "false")
+    return repo
+
+
 @dataclass
 class Recipe:
     """A recipe repo and the commits of interest."""
@@ -141,13 +153,7 @@ def build_recipe(
 ) -> Recipe:
     """Build a recipe repo: two annotated release tags, then nine commits up to the head."""
     path = root / name
-    path.mkdir(parents=True)
-    repo = git.Repo.init(path, initial_branch="main")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "Recipe Maintainer")
-        cw.set_value("user", "email", "maintainer@example.test")
-        cw.set_value("commit", "gpgsign", "false")
-        cw.set_value("tag", "gpgsign", "false")
+    repo = init_repo(path)
     recipe = Recipe(path=path, repo=repo, base="", head="")
     (path / ".gitignore").write_text("*.swp\n")
     repo.index.add([".gitignore"])

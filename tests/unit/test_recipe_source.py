@@ -15,7 +15,7 @@ import pytest
 from ccci_tui.domain.model import TagInfo
 from ccci_tui.sources import recipe as recipe_module
 from ccci_tui.sources.recipe import RecipeError, RecipeSource, read_recipe, sort_tags, version_key
-from tests.support.recipes import BASE_TAG, HEAD_SUBJECT, Recipe, build_recipe, compose_text
+from tests.support.recipes import BASE_TAG, HEAD_SUBJECT, Recipe, build_recipe, compose_text, init_repo
 
 
 def run_git(path: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -24,18 +24,6 @@ def run_git(path: Path, *args: str, env: dict[str, str] | None = None) -> str:
         env={**os.environ, **(env or {})}, check=True,
     )
     return proc.stdout.strip()
-
-
-def tiny_repo(path: Path) -> git.Repo:
-    """An empty repo with an identity and no signing."""
-    path.mkdir(parents=True)
-    repo = git.Repo.init(path, initial_branch="main")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "T")
-        cw.set_value("user", "email", "t@example.test")
-        cw.set_value("commit", "gpgsign", "false")
-        cw.set_value("tag", "gpgsign", "false")
-    return repo
 
 
 def commit(repo: git.Repo, name: str, text: str, message: str, when: int | None = None) -> str:
@@ -133,7 +121,7 @@ def test_detached_head(recipe: Recipe) -> None:
 
 
 def test_lightweight_and_annotated_tags_newest_version_first(tmp_path: Path) -> None:
-    repo = tiny_repo(tmp_path / "r")
+    repo = init_repo(tmp_path / "r")
     day = 86_400
     c1 = commit(repo, "f", "1", "one", when=1_700_000_000)
     repo.create_tag("0.9.0+1.0.0", message="annotated")
@@ -156,7 +144,7 @@ def test_lightweight_and_annotated_tags_newest_version_first(tmp_path: Path) -> 
 
 
 def test_tag_of_a_tag_is_peeled_to_the_commit(tmp_path: Path) -> None:
-    repo = tiny_repo(tmp_path / "r")
+    repo = init_repo(tmp_path / "r")
     sha = commit(repo, "f", "1", "one")
     inner = repo.create_tag("1.0.0+1", message="inner")
     run_git(Path(repo.working_tree_dir), "tag", "-a", "-m", "outer", "1.0.1+1", inner.tag.hexsha)
@@ -305,7 +293,7 @@ def test_linked_worktree_reads_its_own_head(recipe: Recipe, tmp_path: Path) -> N
 
 def test_inherited_git_dir_does_not_redirect_reads(recipe: Recipe, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    other = tiny_repo(tmp_path / "other")
+    other = init_repo(tmp_path / "other")
     commit(other, "f", "1", "other repo")
     monkeypatch.setenv("GIT_DIR", other.git_dir)  # as inside a git hook
     monkeypatch.setenv("GIT_WORK_TREE", str(other.working_tree_dir))
@@ -314,7 +302,7 @@ def test_inherited_git_dir_does_not_redirect_reads(recipe: Recipe, tmp_path: Pat
 
 
 def test_no_commits_yet(tmp_path: Path) -> None:
-    repo = tiny_repo(tmp_path / "empty")
+    repo = init_repo(tmp_path / "empty")
     src = RecipeSource(repo.working_tree_dir)
     empty = re.escape(str(tmp_path / "empty"))
     with pytest.raises(RecipeError, match=f"no commits yet in {empty}"):
@@ -326,7 +314,7 @@ def test_no_commits_yet(tmp_path: Path) -> None:
 
 
 def test_no_tags_is_a_state_but_an_error_where_a_tag_is_required(tmp_path: Path) -> None:
-    repo = tiny_repo(tmp_path / "r")
+    repo = init_repo(tmp_path / "r")
     sha = commit(repo, "compose.yml", "x: 1\n", "first")
     src = RecipeSource(repo.working_tree_dir)
     state = src.state()
