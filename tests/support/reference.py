@@ -18,12 +18,13 @@ adapter passes `exit_code` only once the task state is terminal.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import (
     ROLE_CURRENT,
     ROLE_OTHER,
@@ -37,6 +38,8 @@ from ccci_tui.domain.model import (
     UpdatePolicy,
     UpdateStatus,
 )
+from ccci_tui.domain.timeline import TimelineBuilder
+from ccci_tui.domain.verdict import Expectation, Verdict
 
 RUNS = Path(__file__).resolve().parent.parent / "fixtures" / "swarm-lab" / "runs"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -219,6 +222,7 @@ def load_run(run: str) -> tuple[list[Observation], list[Event]]:
 
 BASE_SHA = "eb96de94aa00112233445566778899aabbccddee"
 HEAD_SHA = "7ae7b0f76efb3a1f0c2d1e4b5a6978877665544a"
+EXPECT = Expectation(head=HEAD_SHA, head_ref="pr-head")  # the head the stamped runs deploy
 
 
 def _stamp_spec(spec: SpecSummary | None, stack: str, base: str, head: str, dirty: bool) -> SpecSummary | None:
@@ -247,3 +251,16 @@ def merged(run: str, **stamp_args: Any) -> list[Observation | Event]:
     items += [(o.at, 1, stamped(o, **stamp_args)) for o in observations]
     items.sort(key=lambda x: (x[0], x[1]))
     return [it for _, _, it in items]
+
+
+def verdicts(items: Iterable[Observation | Event], expect: Expectation = EXPECT) -> list[tuple[Observation, Verdict]]:
+    """Every observation's verdict, folded through the timeline as `wait` and the TUI fold them."""
+    builder, out = TimelineBuilder(), []
+    for item in items:
+        if isinstance(item, Observation):
+            builder.add_observation(item)
+            if item.service is not None:
+                out.append((item, diagnose(item, None, replace(expect, now=item.at), builder.snapshot())))
+        else:
+            builder.add_event(item)
+    return out

@@ -11,25 +11,13 @@ from hypothesis import strategies as st
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.model import Observation, RecipeState, TagInfo
-from ccci_tui.domain.timeline import TimelineBuilder
 from ccci_tui.domain.verdict import Expectation
-from tests.support.reference import BASE_SHA, HEAD_SHA, merged
-
-EXPECT = Expectation(head=HEAD_SHA, head_ref="pr-head")
+from tests.support.reference import BASE_SHA, EXPECT, HEAD_SHA, merged, verdicts
 
 
 def replay(run: str, expect: Expectation = EXPECT, **stamp_args):
     """Feed a run through the timeline and diagnose every observation, as `wait` and the TUI do."""
-    builder = TimelineBuilder()
-    out = []
-    for item in merged(run, **stamp_args):
-        if isinstance(item, Observation):
-            builder.add_observation(item)
-            if item.service is not None:
-                out.append((item, diagnose(item, None, replace(expect, now=item.at), builder.snapshot())))
-        else:
-            builder.add_event(item)
-    return out
+    return verdicts(merged(run, **stamp_args), expect)
 
 
 def kinds(results) -> list[str]:

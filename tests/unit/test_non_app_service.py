@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ccci_tui.domain import verdict as v
-from ccci_tui.domain.diagnose import carries_stamp, diagnose
+from ccci_tui.domain.diagnose import carries_stamp
 from ccci_tui.domain.model import Event, Observation, SpecSummary
 from ccci_tui.domain.stamp import parse_stamp, stamp_key
-from ccci_tui.domain.timeline import TimelineBuilder
-from ccci_tui.domain.verdict import Expectation, Verdict
-from tests.support.reference import HEAD_SHA, merged
-from tests.unit.test_diagnose import EXPECT, OTHER_SHA, kinds
+from ccci_tui.domain.verdict import Expectation
+from tests.support.reference import HEAD_SHA, merged, verdicts
+from tests.unit.test_diagnose import OTHER_SHA, kinds
 
 UNSET = object()
 
@@ -39,19 +38,6 @@ def as_service(run: str, service: str, stamp: object = None, **stamp_args: objec
         elif isinstance(item, Event) and item.service.endswith("_app"):
             item = replace(item, service=f"{item.service.removesuffix('_app')}_{service}")
         out.append(item)
-    return out
-
-
-def verdicts(items: list[Observation | Event], expect: Expectation = EXPECT) -> list[tuple[Observation, Verdict]]:
-    """Every observation's verdict, folded as `wait` and the TUI fold them."""
-    builder, out = TimelineBuilder(), []
-    for item in items:
-        if isinstance(item, Observation):
-            builder.add_observation(item)
-            if item.service is not None:
-                out.append((item, diagnose(item, None, replace(expect, now=item.at), builder.snapshot())))
-        else:
-            builder.add_event(item)
     return out
 
 
