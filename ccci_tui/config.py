@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,8 @@ class Config:
 
     def abra_argv(self, **values: str) -> list[str]:
         """The abra deploy command with its placeholders filled."""
+        import shlex  # deferred: only the re-run's abra backend splits the command
+
         try:
             return [part.format(**values) for part in shlex.split(self.abra_deploy)]
         except KeyError as exc:
@@ -75,6 +75,8 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         if named:
             raise ConfigError(f"config file {file} does not exist")
         return Config()
+    import tomllib  # deferred: only when there is a file to read
+
     try:
         data = tomllib.loads(file.read_text())
     except (OSError, UnicodeDecodeError) as exc:

@@ -7,8 +7,6 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import yaml
-
 # Only these top-level sections are interpolated; `x-` extensions stay literal. That was docker/cli's
 # rule; docker CLI 28 interpolates top-level `x-` sections too (`${X:?msg}` there fails its deploy).
 _INTERPOLATED = ("services", "networks", "volumes", "secrets", "configs")
@@ -236,6 +234,8 @@ def _key_value_list(value: Any, path: str) -> Any:
 
 def _load_file(name: str, text: str, env: Mapping[str, str], unset: set[str]) -> dict[Any, Any]:
     """Parse, check and interpolate one file; list-form labels/environment become mappings."""
+    import yaml  # deferred: PyYAML (~12 ms) only once a compose file is read, never on a replay's first paint
+
     try:
         doc = yaml.safe_load(text)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:

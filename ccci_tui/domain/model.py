@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -52,6 +51,8 @@ def template_fingerprint(template: Mapping[str, Any] | None) -> str:
     """Fingerprint of a task spec: the service's TaskTemplate minus `Runtime` equals a task's Spec."""
     if not template:
         return ""
+    import hashlib  # deferred: OpenSSL's hashlib (~3 ms) only for live reads; a replay's fingerprints are recorded
+
     reduced = {k: v for k, v in template.items() if k != "Runtime"}
     blob = json.dumps(reduced, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]

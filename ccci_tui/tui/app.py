@@ -11,29 +11,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 
-from ccci_tui.domain.replay import Recording
-from ccci_tui.sources.contexts import ContextAccess
-from ccci_tui.sources.source import LiveSource
-from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.tui.commands import APP, COMMANDS, app_bindings, applies, help_rows
-from ccci_tui.tui.compare_source import Comparer, RecipeComparer, recorded_comparer
-from ccci_tui.tui.live_feed import LiveFeed, Resolver
-from ccci_tui.tui.recording_tap import FeedRecorder
 from ccci_tui.tui.replay_feed import ReplayFeed
 from ccci_tui.tui.rerun_flow import PLANNING
-from ccci_tui.tui.rerunner import Rerunner
-from ccci_tui.tui.screens.compare import CompareScreen
-from ccci_tui.tui.screens.help import HelpScreen
 from ccci_tui.tui.screens.loading import Loading
 from ccci_tui.tui.screens.main import MainScreen
 from ccci_tui.tui.switching import Switching, close_source
 from ccci_tui.tui.view import CONNECTING, LIVE, STALE, View
+
+# What the first screen does not show loads when first used: the live feed and its Engine API client,
+# compare and the YAML loader, the re-run's upgrade code, the picker, help (~45 ms together, bytecode cached;
+# tests/unit/test_first_paint_imports.py keeps them off the first paint).
+if TYPE_CHECKING:
+    from ccci_tui.domain.replay import Recording
+    from ccci_tui.sources.contexts import ContextAccess
+    from ccci_tui.sources.source import LiveSource
+    from ccci_tui.tui.compare_source import Comparer
+    from ccci_tui.tui.live_feed import LiveFeed, Resolver
+    from ccci_tui.tui.recording_tap import FeedRecorder
+    from ccci_tui.tui.rerunner import Rerunner
 
 Clock = Callable[[], datetime]
 
@@ -129,6 +131,8 @@ class CcciApp(Switching, App[int]):
         self._mode: str | None = None
 
     def _new_feed(self, stack: str, service: str, tap: FeedRecorder | None = None) -> LiveFeed:
+        from ccci_tui.tui.live_feed import LiveFeed
+
         o = self.options
         assert self.source is not None  # a live app: AppOptions checked it
         return LiveFeed(self.source, stack, service, self.publish_view, clock=self.clock, tap=tap,
@@ -272,6 +276,8 @@ class CcciApp(Switching, App[int]):
     # ---- actions ------------------------------------------------------------------------
 
     def action_help(self) -> None:
+        from ccci_tui.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(list(help_rows(self.replay is not None, self.write))))
 
     def action_refresh(self) -> None:
@@ -280,6 +286,9 @@ class CcciApp(Switching, App[int]):
             self.notify("Reading again.")
 
     def comparer_for(self) -> tuple[Comparer | None, str]:
+        from ccci_tui.sources.swarm import SwarmSource
+        from ccci_tui.tui.compare_source import RecipeComparer, recorded_comparer
+
         if self.comparer is not None:
             return self.comparer, ""
         live = self.live
@@ -294,6 +303,8 @@ class CcciApp(Switching, App[int]):
         return None, "no recipe known: start with --recipe PATH to compare base and head"
 
     def action_compare(self) -> None:
+        from ccci_tui.tui.screens.compare import CompareScreen
+
         comparer, reason = self.comparer_for()
         self.push_screen(CompareScreen(comparer, reason))
 
@@ -332,4 +343,4 @@ class CcciApp(Switching, App[int]):
                 target = self if c.scope == APP else self.main
                 yield SystemCommand(c.title, c.description, partial(self.run_action, c.action, target))
 
-__all__ = ["AppOptions", "CcciApp", "Rerunner", "utcnow"]
+__all__ = ["AppOptions", "CcciApp", "utcnow"]

@@ -18,15 +18,15 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from ccci_tui.tui.commands import ORDER_KEYS
-from ccci_tui.tui.rerunner import RerunCancelled, Rerunner
-from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
-from ccci_tui.upgrade.progress import DONE, INTERRUPTED, START
 
+# The upgrade package, the confirmation screen and the live feed load with the first re-run: the app
+# mixes this in, and a replay or a read-only session never needs them.
 if TYPE_CHECKING:
     from textual.app import App
 
     from ccci_tui.domain.verdict import Verdict
     from ccci_tui.tui.live_feed import LiveFeed
+    from ccci_tui.tui.rerunner import Rerunner
     from ccci_tui.upgrade.plan import UpgradePlan
     from ccci_tui.upgrade.progress import StepReport
 
@@ -69,6 +69,8 @@ class RerunEnded(Message):
 
 def step_line(report: StepReport) -> str:
     """A step as one timeline entry: `3. deploy head 7ae7b0f7 ✓`."""
+    from ccci_tui.upgrade.progress import DONE, INTERRUPTED
+
     if report.status == INTERRUPTED:
         return f"interrupted ({report.detail})"
     line = f"{report.index}. {report.step.text} {'✓' if report.status == DONE else '✗'}"
@@ -160,6 +162,8 @@ class RerunFlow(_AppBase):
         self.notify(message.text, title=message.title, severity="error", markup=False, timeout=15)
 
     def on_rerun_planned(self, message: RerunPlanned) -> None:
+        from ccci_tui.tui.screens.rerun import ConfirmRerunScreen
+
         plan, live = message.plan, self.live
         if live is None or (live.stack, live.service) != (plan.stack, plan.service):
             self.rerun_state = IDLE
@@ -187,6 +191,8 @@ class RerunFlow(_AppBase):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rerun")
     def _run_rerun(self, rerunner: Rerunner, plan: UpgradePlan, feed: LiveFeed, cancel: threading.Event) -> None:
+        from ccci_tui.tui.rerunner import RerunCancelled
+
         stack, service = plan.stack, plan.service
         # after a quit nothing the run reports reaches the screen or the recording (which has closed)
 
@@ -214,6 +220,8 @@ class RerunFlow(_AppBase):
             self._post(RerunEnded(plan, verdict, None))
 
     def on_rerun_stepped(self, message: RerunStepped) -> None:
+        from ccci_tui.upgrade.progress import DONE, START
+
         report, plan = message.report, message.plan
         if report.status != START and self.live is not None:
             self.live.rerun_note(plan.stack, plan.service, step_line(report), failed=report.status != DONE)

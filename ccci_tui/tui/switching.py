@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 from textual.message import Message
 
 from ccci_tui.domain.model import stack_badge
-from ccci_tui.sources.contexts import ContextAccess, DockerContext
-from ccci_tui.sources.source import LiveSource
-from ccci_tui.sources.swarm import StackSummary
-from ccci_tui.tui.live_feed import LiveFeed
 from ccci_tui.tui.rerun_flow import IDLE, RUNNING, RerunFlow
-from ccci_tui.tui.screens.picker import Choice, PickerScreen, short_service, step_service
 from ccci_tui.tui.stacks import list_stacks
 from ccci_tui.tui.view import View
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the picker, the contexts and the live feed load when first used: a replay paints without them
+    from ccci_tui.sources.contexts import ContextAccess, DockerContext
+    from ccci_tui.sources.source import LiveSource
+    from ccci_tui.sources.swarm import StackSummary
+    from ccci_tui.tui.live_feed import LiveFeed
     from ccci_tui.tui.screens.main import MainScreen
+    from ccci_tui.tui.screens.picker import Choice
 
 RERUN_HOLDS = "A re-run is running: the stack stays in view until it ends."
 
@@ -64,6 +64,8 @@ class Switching(RerunFlow):
     # ---- a stack: this daemon's, or any docker context's --------------------------------
 
     def action_pick(self) -> None:
+        from ccci_tui.tui.screens.picker import PickerScreen
+
         if self.replay is not None:
             stacks = [_replay_stack(self.main.view)] if self.main.view is not None else []
             self.push_screen(PickerScreen(stacks), self._picked_replay)
@@ -78,6 +80,8 @@ class Switching(RerunFlow):
         self._open_picker(True)
 
     def _open_picker(self, all_contexts: bool) -> None:
+        from ccci_tui.tui.screens.picker import PickerScreen
+
         if self.source is None:
             self.notify("No swarm to list stacks from.", severity="warning")
             return
@@ -164,6 +168,8 @@ class Switching(RerunFlow):
 
     def action_pick_service(self) -> None:
         """The picker, limited to the watched stack's services (read on a thread), the watched one highlighted."""
+        from ccci_tui.tui.screens.picker import PickerScreen
+
         refused = self._switch_refused()
         if refused:
             self.notify(refused, severity="warning", markup=False)
@@ -188,6 +194,8 @@ class Switching(RerunFlow):
         list_stacks(self.source, lambda found, error: self._post(ServicesRead(stack, found, error)), stack)
 
     def on_services_read(self, message: ServicesRead) -> None:
+        from ccci_tui.tui.screens.picker import short_service, step_service
+
         steps, self._steps, self._stepping = self._steps, 0, False
         live, stack = self.live, message.stack
         if live is None or live.stack != stack:
@@ -227,5 +235,7 @@ def _retire(feed: LiveFeed | None, source: Any) -> None:
 
 def _replay_stack(view: View) -> StackSummary:
     """The one stack a recording holds, as the swarm source lists stacks."""
+    from ccci_tui.sources.swarm import StackSummary
+
     st = view.observation.service.update_status if view.observation and view.observation.service else None
     return StackSummary(view.stack, (f"{view.stack}_{view.service}",), stack_badge([st.state] if st else []))

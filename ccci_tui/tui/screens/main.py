@@ -13,7 +13,6 @@ from textual.widgets import Footer, Tab, Tabs
 
 from ccci_tui.tui.commands import main_bindings
 from ccci_tui.tui.replay_feed import ReplayFeed
-from ccci_tui.tui.screens.evidence import EvidenceScreen, TaskScreen
 from ccci_tui.tui.view import View
 from ccci_tui.tui.widgets.recipe_pane import RecipePane
 from ccci_tui.tui.widgets.replay_bar import ReplayBar
@@ -176,6 +175,8 @@ class MainScreen(Screen[None]):
 
     @on(TasksTable.Chosen)
     def _task_chosen(self, event: TasksTable.Chosen) -> None:
+        from ccci_tui.tui.screens.evidence import TaskScreen  # the pop-ups load when first opened
+
         obs = self.view.observation if self.view is not None else None
         task = obs.task(event.task_id) if obs is not None and event.task_id is not None else None
         if task is not None and obs is not None and self.view is not None:
@@ -187,6 +188,8 @@ class MainScreen(Screen[None]):
         self.action_evidence()
 
     def action_evidence(self) -> None:
+        from ccci_tui.tui.screens.evidence import EvidenceScreen
+
         verdict = self.view.verdict if self.view is not None else None
         if verdict is None:
             self.notify("No verdict yet: nothing has been read.", severity="warning")
