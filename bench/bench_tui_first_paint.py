@@ -3,13 +3,16 @@
 Each run starts a fresh process in a pseudo-terminal (120x36, TERM=xterm-256color) and times it
 from fork until the verdict kind (`SWARM-ROLLBACK`) appears in what the terminal receives, escape
 sequences stripped; then it presses `q` and times the exit. The baseline is a one-widget Textual
-app started the same way: the floor any Textual app pays (interpreter, imports, first frame).
+app started the same way: the floor any Textual app pays (interpreter, imports, first frame). The
+target is a ratio to that floor measured in the same run (issue 16: at most 1.5x), so a slow or busy
+machine moves both sides.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import os
 import pty
 import re
@@ -29,7 +32,7 @@ from typing import Any
 from bench.common import ROOT, BenchError, fmt, ratio, table
 
 NAME = "tui_first_paint"
-TARGET_S = 1.0
+TARGET_RATIO = 1.5  # ccci-tui --demo's median over the baseline's, this run
 FULL_RUNS = 7
 QUICK_RUNS = 3
 TIMEOUT_S = 20.0
@@ -157,6 +160,13 @@ def _one(argv: list[str], needle: bytes) -> tuple[float, float | None]:
         run.close()
 
 
+def _compiled_each_start() -> bool:
+    """ccci_tui has no cached bytecode and none will be written: it compiles on every start (the baseline's
+    Textual, installed, does not)."""
+    cached = Path(importlib.util.cache_from_source(str(ROOT / "ccci_tui" / "tui" / "app.py")))
+    return bool(os.environ.get("PYTHONDONTWRITEBYTECODE")) and not cached.exists()
+
+
 def run(args: Any) -> dict[str, Any]:
     """Alternate ours and the baseline, so both see the same machine state."""
     runs = QUICK_RUNS if getattr(args, "quick", False) else FULL_RUNS
@@ -177,24 +187,30 @@ def run(args: Any) -> dict[str, Any]:
             quits.append(quit_s)
         base.append(_one(base_argv, b"MINIMAL-PAINTED")[0])
     med, bmed = statistics.median(ours), statistics.median(base)
-    passed = med < TARGET_S
+    r = ratio(med, bmed)
+    passed = r is not None and r <= TARGET_RATIO
     print()
     print("First full paint (fork -> the text on the terminal), seconds")
     print()
     print(table(
         ["", "median", "min", "max", "ratio vs baseline"],
         [["ccci-tui --demo (verdict shown)", fmt(med, 3), fmt(min(ours), 3), fmt(max(ours), 3),
-          fmt(ratio(med, bmed), 2, "x")],
+          fmt(r, 2, "x")],
          ["baseline: one-widget Textual app", fmt(bmed, 3), fmt(min(base), 3), fmt(max(base), 3), "1.00x"]],
     ))
     print()
     quit_med = statistics.median(quits) if quits else None
     verdict = "PASS" if passed else "FAIL"
-    print(f"target: under {TARGET_S:g} s -> {verdict}; quit after `q`: median {fmt(quit_med, 3)} s")
+    print(f"target: ours/baseline <= {TARGET_RATIO:g}x (floor: the baseline's {fmt(bmed, 3)} s, this run): "
+          f"{fmt(r, 2)}x -> {verdict}; quit after `q`: median {fmt(quit_med, 3)} s")
+    if _compiled_each_start():
+        print("note: PYTHONDONTWRITEBYTECODE is set and ccci_tui has no cached bytecode: it compiles its modules "
+              "on every start, which an installed copy does not")
     return {
         "runs": runs, "ours_s": ours, "baseline_s": base, "ours_median_s": med, "baseline_median_s": bmed,
-        "ratio": ratio(med, bmed), "quit_median_s": quit_med, "target_s": TARGET_S, "passed": passed,
-        "root": str(ROOT),
+        "ratio": r, "quit_median_s": quit_med, "target_ratio": TARGET_RATIO,
+        "target_s": TARGET_RATIO * bmed,  # the ratio target in seconds, for this run's floor
+        "passed": passed, "root": str(ROOT),
     }
 
 
