@@ -149,3 +149,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], left: int = 
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def ratio_verdict(ours: float | None, floor: float | None, target: float, floor_text: str,
+                  label: str = "ours/baseline") -> tuple[float | None, bool]:
+    """Print the one line every benchmark ends with (issue 16: a ratio against a floor measured in the
+    same run) and return (ratio, passed): `target: ours/baseline <= 1.5x (floor: …): R x -> PASS/FAIL`."""
+    r = ratio(ours, floor)
+    passed = r is not None and r <= target
+    print(f"target: {label} <= {target:g}x (floor: {floor_text}): {fmt(r, 2)}x -> {'PASS' if passed else 'FAIL'}")
+    return r, passed
