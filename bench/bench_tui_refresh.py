@@ -186,7 +186,9 @@ async def _tables_only(rows: list[tuple[list[Any], list[Any]]], datatable: bool)
         a, b = app.query_one("#a"), app.query_one("#b")
         a.styles.height = 8
         b.styles.height = 14
-        for table, n in ((a, 10), (b, 4)):
+        # as many columns as the panes' rows have cells (task_row grows a column now and then)
+        widths = (max(len(c) for r in rows for _, c in r[0]), max((len(c) for r in rows for _, c in r[1]), default=1))
+        for table, n in zip((a, b), widths, strict=True):
             for i in range(n):
                 table.add_column(str(i), key=str(i))
         for i, (tasks, timeline) in enumerate(rows):

@@ -1,0 +1,135 @@
+"""TUI: main-thread time per keystroke in the stack picker over 200 services, vs rebuilding the whole list.
+
+No swarm: a fake stacks list (one stack of 200 services, `StackSummary` as `SwarmSource.stacks()`
+returns it). Ours is the real `PickerScreen` in the real app, driven by Textual's `run_test` pilot:
+each keystroke goes through the Input, the filter, the OptionList and the frame it causes. The
+baseline, in the same run and the same way: a bare screen with an Input and an OptionList whose
+every keystroke clears the list and adds back `picker_options` for the query, the whole list
+rebuilt. Main-thread time is the CPU time of the app's thread from the key until its frame is
+painted. Target (issue 16): the median at most 0.5x the baseline's median.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from typing import Any
+
+from bench.common import fmt, percentile, ratio, ratio_verdict, table
+
+NAME = "tui_picker"
+NEEDS_LAB = False  # a fake stacks list: no swarm needed
+TARGET_RATIO = 0.5  # issue 16: ours/rebuild-the-whole-list, medians of the same run
+SERVICES = 200
+# typed, then erased, then typed again: narrowing, widening and an empty filter (all 200 rows)
+FULL_KEYS = ("s", "1", "2", "backspace", "backspace", "backspace", "0", "5", "backspace", "backspace") * 3
+QUICK_KEYS = FULL_KEYS[:10]
+
+
+def _stacks() -> tuple[Any, ...]:
+    from ccci_tui.sources.swarm import StackSummary
+
+    stack = "bench"
+    return (StackSummary(stack, tuple(f"{stack}_s{i:03d}" for i in range(SERVICES)), "updating"),)
+
+
+async def _press_each(pilot: Any, keys: tuple[str, ...]) -> list[float]:
+    times = []
+    for key in keys:
+        t0 = time.thread_time()
+        await pilot.press(key)
+        await pilot.pause()
+        await pilot.pause()  # the message, then the frame it caused
+        times.append((time.thread_time() - t0) * 1000)
+    return times
+
+
+async def _ours(stacks: tuple[Any, ...], keys: tuple[str, ...]) -> list[float]:
+    from ccci_tui.tui.app import AppOptions
+    from ccci_tui.tui.screens.picker import PickerScreen
+
+    class Idle:
+        label = "bench"
+
+    app = AppOptions(source=Idle(), stack=None, cursor_blink=False).build()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await app.pop_screen()  # live without a stack opens a loading picker; this one has the fake list
+        await pilot.pause()
+        app.push_screen(PickerScreen(stacks))
+        await pilot.pause()
+        await pilot.pause()
+        return await _press_each(pilot, keys)
+
+
+async def _rebuild(stacks: tuple[Any, ...], keys: tuple[str, ...]) -> list[float]:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Input, OptionList
+
+    from ccci_tui.tui.screens.picker import picker_options
+
+    class Rebuild(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Input(id="f")
+            yield OptionList(id="l")
+
+        def on_mount(self) -> None:
+            self.query_one(Input).cursor_blink = False
+            self.query_one(Input).focus()
+            self._fill("")
+
+        def on_input_changed(self, event: Input.Changed) -> None:
+            self._fill(event.value)
+
+        def _fill(self, query: str) -> None:
+            theme = self.current_theme
+            colours = {"ok": theme.success or "green", "info": theme.warning or "yellow",
+                       "error": theme.error or "red"}
+            olist = self.query_one(OptionList)
+            olist.clear_options()
+            olist.add_options(picker_options(stacks, query, colours))
+            olist.highlighted = 1 if olist.option_count > 1 else None
+
+    app = Rebuild()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        return await _press_each(pilot, keys)
+
+
+def run(args: Any) -> dict[str, Any]:
+    keys = QUICK_KEYS if getattr(args, "quick", False) else FULL_KEYS
+    stacks = _stacks()
+    print(f"  {SERVICES} services, {len(keys)} keystrokes each: the picker, then the rebuild baseline ...",
+          flush=True)
+    asyncio.run(_ours(stacks, keys[:3]))  # warm imports and caches for both sides
+    asyncio.run(_rebuild(stacks, keys[:3]))
+    ours = asyncio.run(_ours(stacks, keys))
+    base = asyncio.run(_rebuild(stacks, keys))
+    med, bmed = statistics.median(ours), statistics.median(base)
+    print()
+    print(f"Main-thread CPU per keystroke in the picker over {SERVICES} services, ms (key -> frame painted)")
+    print()
+    print(table(
+        ["", "median", "p95", "max", "ratio vs baseline"],
+        [["ours: PickerScreen in the app", fmt(med, 1), fmt(percentile(ours, 95), 1), fmt(max(ours), 1),
+          fmt(ratio(med, bmed), 2, "x")],
+         ["baseline: clear the OptionList, add every option back", fmt(bmed, 1), fmt(percentile(base, 95), 1),
+          fmt(max(base), 1), "1.00x"]],
+    ))
+    print()
+    r, passed = ratio_verdict(med, bmed, TARGET_RATIO, f"the rebuild's median {fmt(bmed, 1)} ms, this run")
+    return {
+        "services": SERVICES, "keys": list(keys), "ours_ms": ours, "baseline_ms": base, "ours_median_ms": med,
+        "baseline_median_ms": bmed, "ratio": r, "target_ratio": TARGET_RATIO, "target_ms": TARGET_RATIO * bmed,
+        "passed": passed,
+    }
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    run(parser.parse_args())
