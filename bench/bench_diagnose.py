@@ -4,7 +4,9 @@ The stack is the incident's shape after the fact: base deployed, a start-first h
 and rolled back, so the service carries a task history (old, failed head, restarted base). The
 manual pipeline is what an operator types: `docker service inspect`, `docker service ps
 --no-trunc`, `docker inspect` of each task and of its container (exit code, OOMKilled),
-`git describe --tags`, `git tag`, `git status --porcelain`, `git log -1`. Both run as fresh
+`git describe --tags`, `git tag`, `git status --porcelain`, `git log -1`, and for the node where a
+task died of memory, what diagnose now gives as evidence: `docker node inspect`, `docker node ps`
+(its running tasks' limits and reservations) and `docker stats --no-stream` (their use). Both run as fresh
 processes, alternately, several times; the medians are compared. Target (issue 16): ours <= 1.0x
 the pipeline measured in the same run: not slower than the commands an operator would type.
 """
@@ -33,11 +35,23 @@ def _manual(stack: str, recipe: Path) -> None:
     ps = subprocess.run([*docker, "service", "ps", "--no-trunc", "-q", service], capture_output=True, text=True,
                         check=True)
     subprocess.run([*docker, "service", "ps", "--no-trunc", service], capture_output=True, check=True)
+    died_on: set[str] = set()
     for task in ps.stdout.split():
         out = subprocess.run([*docker, "inspect", task], capture_output=True, text=True, check=True).stdout
-        cid = (json.loads(out)[0].get("Status", {}).get("ContainerStatus") or {}).get("ContainerID")
+        status = json.loads(out)[0].get("Status", {})
+        cid = (status.get("ContainerStatus") or {}).get("ContainerID")
         if cid:
             subprocess.run([*docker, "inspect", cid], capture_output=True, check=False)  # may be gone
+        if (status.get("ContainerStatus") or {}).get("ExitCode") == 137:
+            died_on.add(json.loads(out)[0].get("NodeID", ""))
+    # the node's memory and what its tasks reserve and use: the facts diagnose gives for a memory death
+    for node in sorted(n for n in died_on if n):
+        subprocess.run([*docker, "node", "inspect", node], capture_output=True, check=True)
+        subprocess.run([*docker, "node", "ps", "--no-trunc", "--filter", "desired-state=running", node],
+                       capture_output=True, check=True)
+        running = subprocess.run([*docker, "ps", "-q"], capture_output=True, text=True, check=True).stdout.split()
+        if running:
+            subprocess.run([*docker, "stats", "--no-stream", *running], capture_output=True, check=False)
     for args in (["describe", "--tags"], ["tag"], ["status", "--porcelain"], ["log", "-1"]):
         subprocess.run(["git", "-C", str(recipe), *args], capture_output=True, check=True)
 
