@@ -137,7 +137,8 @@ class RecordingWriter:
             if (not delta and self.heartbeat_s and track.obs is not None and track.written_at is not None
                     and (at - track.written_at).total_seconds() < self.heartbeat_s):
                 prev = track.obs
-                track.pending = replace(prev, at=at)
+                track.pending = Observation(at=at, service=prev.service, tasks=prev.tasks, error=prev.error,
+                                            nodes=prev.nodes)
                 return track.pending
             return self._observation(track, name, at, tree, delta)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +45,7 @@ class Track:
         if prev is None:
             raise CodecError("a delta with nothing to apply to (no readable keyframe before it)")
         if not delta:
-            obs = replace(prev, at=at)
+            obs = Observation(at=at, service=prev.service, tasks=prev.tasks, error=prev.error, nodes=prev.nodes)
             self.obs = obs
             return obs
         if not isinstance(delta, dict) or not _DELTA_OPS.issuperset(delta):
