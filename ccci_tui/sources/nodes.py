@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
+from ccci_tui.sources.convert import node_brief
 from ccci_tui.sources.errors import SwarmError
 
 NODE_TTL_S = 30.0  # a node context read for evidence is read again after this long
@@ -26,10 +27,6 @@ class _NodeAccess(Generic[_Engine]):
     failures: int = 0
     retry_at: float = 0.0
     error: str = ""
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 class NodeEngines:
@@ -73,9 +70,7 @@ class NodeEngines:
         if node_id not in self._node_table or time.monotonic() - self._node_table_at > NODE_TTL_S:
             with contextlib.suppress(SwarmError):
                 raw = self._call("list nodes", self.api.nodes)
-                self._node_table = {str(n.get("ID", "")): (
-                    str(_dict(n.get("Description")).get("Hostname", "")), str(_dict(n.get("Status")).get("Addr", "")))
-                    for n in raw}
+                self._node_table = {nid: (host, addr) for nid, host, addr in map(node_brief, raw)}
                 self._node_table_at = time.monotonic()
         return self._node_table.get(node_id, ("", ""))[0]
 

@@ -26,6 +26,7 @@ STATS_WORKERS = 4
 _CACHE_MAX = 4096
 _CONTAINER_UP = frozenset({"starting", "running"})
 NODE_SAMPLE_FRESH_S = 5.0  # a memory sample this young is used as is for a node context
+NODE_REFRESH_S = 10.0  # the memory loop reads a node's context at most this often
 
 
 class _Reading(NamedTuple):
@@ -37,12 +38,8 @@ class _Reading(NamedTuple):
     cgroup: str
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _container_id(raw_task: Mapping[str, Any]) -> str:
-    return str(_dict(_dict(raw_task.get("Status")).get("ContainerStatus")).get("ContainerID", ""))
+    return str(convert.as_dict(convert.as_dict(raw_task.get("Status")).get("ContainerStatus")).get("ContainerID", ""))
 
 
 @dataclass(frozen=True)
@@ -71,6 +68,7 @@ class SwarmSource(NodeEngines):
         self._oom: OrderedDict[str, bool] = OrderedDict()  # terminal containers never change
         self._memory: OrderedDict[str, _Reading] = OrderedDict()  # last memory sample per container
         self._nodes: dict[str, NodeContext] = {}  # node id -> its context when last read
+        self._service_names: dict[str, str] = {}  # service id -> name, for the tasks of a node context
         self.api_calls = 0  # for the calls-per-refresh benchmark
 
     def new_client(self, timeout: float | None) -> Any:
@@ -208,9 +206,13 @@ class SwarmSource(NodeEngines):
             self._nodes[node_id] = self.node_context(node_id)
 
     def refresh_nodes(self, obs: Observation) -> None:
-        """Read the context of every node a task of `obs` runs on (the memory loop's cadence)."""
+        """Read the context of every node a task of `obs` runs on, at most every NODE_REFRESH_S (the memory loop
+        may run every 2 s; a node's memory and its other tasks change more slowly)."""
+        now = datetime.now(UTC)
         for node_id in sorted({t.node_id for t in obs.tasks if t.node_id and not t.terminal}):
-            self._read_node(node_id)
+            cached = self._nodes.get(node_id)
+            if cached is None or cached.at is None or (now - cached.at).total_seconds() >= NODE_REFRESH_S:
+                self._read_node(node_id)
 
     def _enrich(self, task: TaskState) -> TaskState:
         """The container facts only the engine on the task's own node has: its OOM flag and memory."""
@@ -280,6 +282,8 @@ class SwarmSource(NodeEngines):
                 found.update(engine.sample_containers(cids))
             except SwarmError as exc:
                 self._failed(node_id, exc)
+            else:
+                self._recovered(node_id)
         self.refresh_nodes(obs)
         return found
 
@@ -314,21 +318,20 @@ class SwarmSource(NodeEngines):
     def node_ids(self) -> tuple[str, ...]:
         """Every node of the swarm that can take tasks (ready and active), by id."""
         raw = self._call("list nodes", self.api.nodes)
-        return tuple(str(n.get("ID", "")) for n in raw
-                     if _dict(n.get("Status")).get("State") == "ready"
-                     and _dict(n.get("Spec")).get("Availability", "active") == "active")
+        return tuple(str(n.get("ID", "")) for n in raw if convert.node_available(n))
 
     def node_context(self, node_id: str, at: datetime | None = None) -> NodeContext:
         """A node's memory and the memory limits, reservations and (on this engine's own node) use of every
         task it is meant to run: node inspect, the node's tasks, the service names, and stats."""
         raw = self._call(f"inspect node {node_id[:12]}", self.api.inspect_node, node_id)
         nid = str(raw.get("ID", "")) or node_id
-        hostname = str(_dict(raw.get("Description")).get("Hostname", ""))
+        hostname = convert.node_brief(raw)[1]
         raw_tasks = self._call(f"list tasks of node {hostname or node_id[:12]}", self.api.tasks,
                                filters={"node": node_id, "desired-state": "running"})
-        names = {str(s.get("ID", "")): str(_dict(s.get("Spec")).get("Name", ""))
-                 for s in self._call("list services", self.api.services)}
-        tasks = [convert.node_task(t, names) for t in raw_tasks]
+        if any(str(t.get("ServiceID", "")) not in self._service_names for t in raw_tasks):  # only when one is new
+            self._service_names = {str(s.get("ID", "")): str(convert.as_dict(s.get("Spec")).get("Name", ""))
+                                   for s in self._call("list services", self.api.services)}
+        tasks = [convert.node_task(t, self._service_names) for t in raw_tasks]
         engine, _ = self.engine_for(nid)
         if engine is not None:  # the use of its tasks: only the engine on that node can say
             cids = {str(t.get("ID", "")): _container_id(t) for t in raw_tasks}
