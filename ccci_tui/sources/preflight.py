@@ -27,5 +27,5 @@ def read_preflight(source: SwarmSource, stack: str, recipe: Path, chain: tuple[s
         first = source.observe(stack, name)
         source.sample_memory(first)  # current and peak of the old tasks on this node
         observed[name] = source.observe(stack, name)
-    nodes = tuple(source.node_context(n) for n in source.node_ids())
+    nodes = source.node_contexts(source.node_ids())  # those the sampling just read are not read again
     return preflight(stack, head_ref, policy, observed, nodes, order)

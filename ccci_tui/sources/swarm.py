@@ -6,7 +6,7 @@ import contextlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -189,8 +189,7 @@ class SwarmSource(NodeEngines):
             with contextlib.suppress(SwarmError):
                 wanted = tuple(dict.fromkeys((*wanted, *self.node_ids())))
         for node_id in wanted:  # a death of memory, or a wait for a node: the node's memory is evidence
-            cached = self._nodes.get(node_id)
-            if cached is None or cached.at is None or (now - cached.at).total_seconds() > NODE_TTL_S:
+            if self._stale(node_id, NODE_TTL_S):
                 self._read_node(node_id)
         return self._with_nodes(obs)
 
@@ -201,6 +200,18 @@ class SwarmSource(NodeEngines):
         nodes = tuple(self._nodes[n] for n in ids if n in self._nodes)
         return replace(obs, nodes=nodes) if nodes else obs
 
+    def node_contexts(self, node_ids: Sequence[str]) -> tuple[NodeContext, ...]:
+        """The contexts of `node_ids`: read now unless read within NODE_REFRESH_S (raises SwarmError)."""
+        for node_id in node_ids:
+            if self._stale(node_id, NODE_REFRESH_S):
+                self._nodes[node_id] = self.node_context(node_id)
+        return tuple(self._nodes[n] for n in node_ids)
+
+    def _stale(self, node_id: str, max_age_s: float) -> bool:
+        """Whether `node_id`'s context is unknown or older than `max_age_s`."""
+        cached = self._nodes.get(node_id)
+        return cached is None or cached.at is None or (datetime.now(UTC) - cached.at).total_seconds() >= max_age_s
+
     def _read_node(self, node_id: str) -> None:
         with contextlib.suppress(SwarmError):  # a node that cannot be read keeps its last context (or none)
             self._nodes[node_id] = self.node_context(node_id)
@@ -208,10 +219,8 @@ class SwarmSource(NodeEngines):
     def refresh_nodes(self, obs: Observation) -> None:
         """Read the context of every node a task of `obs` runs on, at most every NODE_REFRESH_S (the memory loop
         may run every 2 s; a node's memory and its other tasks change more slowly)."""
-        now = datetime.now(UTC)
         for node_id in sorted({t.node_id for t in obs.tasks if t.node_id and not t.terminal}):
-            cached = self._nodes.get(node_id)
-            if cached is None or cached.at is None or (now - cached.at).total_seconds() >= NODE_REFRESH_S:
+            if self._stale(node_id, NODE_REFRESH_S):
                 self._read_node(node_id)
 
     def _enrich(self, task: TaskState) -> TaskState:
