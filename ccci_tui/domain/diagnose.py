@@ -146,7 +146,7 @@ def _erased_rollback(ctx: Case) -> list[Evidence]:
 
 def _settled(ctx: Case, after: datetime | None, no_update: bool) -> Verdict:
     """completed, or no status: crashes, wrong commit, converged or still starting."""
-    pending = [t for t in ctx.tasks if t.err and fl.NO_NODE in t.err and not t.terminal]
+    pending = [t for t in ctx.tasks if fl.waits_for_node(t)]
     crashed = [t for t in fl.current_failures(ctx.tasks, after) if t not in pending]  # waiting is not crashing
     up = fl.running(ctx.tasks)
     if crashed and after is not None:
@@ -241,7 +241,7 @@ def _by_status(ctx: Case) -> Verdict:
         wrong = _wrong_commit(ctx) if st.state == UPDATING else None
         if wrong is not None:
             return wrong
-        pending = [t for t in ctx.tasks if t.err and fl.NO_NODE in t.err and not t.terminal]
+        pending = [t for t in ctx.tasks if fl.waits_for_node(t)]
         if pending and (ctx.order == "start-first" or ctx.waited(pending[0]) >= PENDING_GRACE_S):
             # stop-first frees the old task's resources only as it stops: a head pending a moment is placed next
             t = pending[0]

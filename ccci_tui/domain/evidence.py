@@ -150,7 +150,7 @@ def _memory_lines(ctx: Case, task: TaskState) -> list[Evidence]:
     """For a task that died of memory or waits for a node: its memory facts and where it ran against the old
     task (start-first), its node's memory with what the tasks there limit, reserve and use; for a task no
     node could take, why each node could not."""
-    starved = bool(task.err and fl.NO_NODE in task.err and not task.terminal)
+    starved = fl.waits_for_node(task)
     oom = fl.oom_seen(task, ctx.timeline)
     if not (oom or task.exit_code == 137 or starved):
         return []

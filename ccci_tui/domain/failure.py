@@ -59,6 +59,11 @@ def _ran_at(timeline: Timeline | None, task_id: str) -> datetime | None:
     return None
 
 
+def waits_for_node(task: TaskState) -> bool:
+    """A task no node can take yet (`no suitable node (insufficient resources …)`, an unmet constraint)."""
+    return bool(task.err and NO_NODE in task.err and not task.terminal)
+
+
 def is_failed(task: TaskState) -> bool:
     """A task that ended badly: failed or rejected, a non-zero exit, or an exit while meant to run."""
     if task.state in ("failed", "rejected"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from ccci_tui.domain.failure import waits_for_node
 from ccci_tui.domain.model import NodeContext, Observation, TaskState
 
 Samples = tuple[tuple[datetime, int], ...]  # (when, bytes in use), oldest first
@@ -130,7 +131,7 @@ def node_facts(node: NodeContext, service: str = "") -> tuple[str, ...]:
 
 def starved(obs: Observation) -> bool:
     """A task of `obs` waits for a node that can take it (`no suitable node …`)."""
-    return any(not t.terminal and "no suitable node" in f"{t.err or ''} {t.message}" for t in obs.tasks)
+    return any(waits_for_node(t) for t in obs.tasks)
 
 
 def wants_node_context(obs: Observation) -> tuple[str, ...]:
