@@ -14,7 +14,10 @@ from ccci_tui.sources.source import EventStream, LiveSource
 class LiveWatch:
     """Reads the service whenever an event hints at a change, and at least every `poll_interval`.
 
-    Callbacks run on the watch's threads; a UI must hand them to its own thread.
+    Each event reaches `on_event` as the stream delivers it (an UpdateStatus transition is in its
+    `updatestate.new`), and wakes a read whose observation follows: the event is reported first, the
+    read is the truth (DESIGN.md fact 6). Callbacks run on the watch's threads; a UI must hand them
+    to its own thread.
     """
 
     def __init__(
@@ -61,8 +64,8 @@ class LiveWatch:
         self._wake.set()
 
     def _event(self, ev: Event) -> None:
+        self._wake.set()  # the read's round trip overlaps the consumer's handling of the event
         self.on_event(ev)
-        self._wake.set()
         if self.memory_interval is not None and ev.action == "start" and ev.container_id:
             self._stats_pool.submit(self._sample_now, ev.container_id)
 
