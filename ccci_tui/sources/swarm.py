@@ -120,11 +120,12 @@ class SwarmSource(NodeEngines):
 
         if isinstance(exc, docker.errors.NotFound):
             return NotFound(f"{what}: not found on {self.label}"), False
-        lost = isinstance(exc, requests.exceptions.ConnectionError | paramiko.SSHException | OSError | EOFError)
-        if lost or isinstance(exc, requests.exceptions.Timeout):
-            return SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {cause_line(exc)}"), lost
-        if isinstance(exc, docker.errors.APIError):
+        if isinstance(exc, docker.errors.APIError):  # an answer (and, through requests, an OSError too)
             return SwarmError(f"{what} failed on {self.label}: {exc.explanation or exc}"), False
+        timeout = isinstance(exc, requests.exceptions.Timeout)
+        lost = not timeout and isinstance(exc, OSError | paramiko.SSHException | EOFError)
+        if timeout or lost:
+            return SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {cause_line(exc)}"), lost
         if isinstance(exc, docker.errors.DockerException):
             return SwarmError(f"{what} failed on {self.label}: {exc}"), False
         return exc, False
