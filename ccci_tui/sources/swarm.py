@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -14,7 +15,7 @@ from typing import Any, NamedTuple
 from ccci_tui.domain.memory import starved, wants_node_context
 from ccci_tui.domain.model import NodeContext, Observation, ServiceState, TaskState, stack_badge
 from ccci_tui.domain.times import parse_engine_time
-from ccci_tui.sources import convert
+from ccci_tui.sources import convert, engine_api
 from ccci_tui.sources.endpoint import resolve_endpoint
 from ccci_tui.sources.errors import NotFound, SwarmError, cause_line
 from ccci_tui.sources.events import EventWatcher, OnError, OnEvent, OnReconnect
@@ -83,26 +84,39 @@ class SwarmSource(NodeEngines):
 
     @property
     def api(self) -> Any:
-        """This source's one docker-py `APIClient`, shared by every read and the event stream: its pool
-        keeps connections open, and over ssh they are channels of one ssh connection (paramiko)."""
+        """This source's one client, shared by every read and the event stream: the plain Engine client on a
+        unix socket or plain tcp (engine_api.py says why), else docker-py's `APIClient` (ssh://, TLS), whose
+        pool keeps its connections open; over ssh they are channels of one ssh connection (paramiko)."""
         with self._lock:
             if self._client is None:
-                import docker  # deferred: docker-py pulls in requests, urllib3 and paramiko
-
-                try:
-                    # not use_ssh_client: shelling out to `ssh` costs a new ssh connection per request
-                    client = docker.APIClient(base_url=self.base_url, timeout=self.timeout)
-                except Exception as exc:  # noqa: BLE001 - over ssh it connects here
-                    raise SwarmError(f"Docker daemon unreachable at {self.label}: {cause_line(exc)}") from exc
-                if self.base_url.startswith("ssh://"):
-                    _one_pool(client.get_adapter(_SSH_POOL))
-                self._client = client
+                if engine_api.supports(self.base_url, dict(os.environ)):
+                    self._client = engine_api.EngineClient(self.base_url, self.timeout)
+                else:
+                    self._client = self._docker_client()
             return self._client
+
+    def _docker_client(self) -> Any:
+        import docker  # deferred: docker-py pulls in requests, urllib3 and paramiko
+
+        try:
+            # not use_ssh_client: shelling out to `ssh` costs a new ssh connection per request
+            client = docker.APIClient(base_url=self.base_url, timeout=self.timeout)
+        except Exception as exc:  # noqa: BLE001 - over ssh it connects here
+            raise SwarmError(f"Docker daemon unreachable at {self.label}: {cause_line(exc)}") from exc
+        if self.base_url.startswith("ssh://"):
+            _one_pool(client.get_adapter(_SSH_POOL))
+        return client
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         self.api_calls += 1
         try:
             return fn(*args, **kwargs)
+        except engine_api.EngineNotFound as exc:
+            raise NotFound(f"{what}: not found on {self.label}") from exc
+        except engine_api.EngineUnreachable as exc:
+            raise SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {cause_line(exc)}") from exc
+        except engine_api.EngineAPIError as exc:
+            raise SwarmError(f"{what} failed on {self.label}: {exc.explanation}") from exc
         except SwarmError:
             raise
         except Exception as exc:  # noqa: BLE001 - docker-py's errors, mapped below
@@ -112,8 +126,8 @@ class SwarmSource(NodeEngines):
             raise error from exc
 
     def _docker_error(self, what: str, exc: Exception) -> tuple[Exception, bool]:
-        """`exc` as SwarmError (or NotFound), and whether the connection is lost (its client is replaced:
-        docker-py does not reconnect a dropped ssh connection)."""
+        """docker-py's `exc` as _call maps the plain client's, and whether the connection is lost (its client
+        is replaced: docker-py does not reconnect a dropped ssh connection)."""
         import docker.errors
         import paramiko
         import requests

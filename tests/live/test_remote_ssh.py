@@ -1,6 +1,7 @@
 """DOCKER_HOST=ssh://root@127.0.0.1: the lab through a local sshd (scripts/swarm-lab ssh-up); one ssh
 connection for a whole command and for a whole TUI session, event stream included, counted in the
-sshd's own log."""
+sshd's own log. And the two Engine API transports against the same live cases: the plain client
+(sources/engine_api.py) on the lab's unix socket, docker-py's APIClient over ssh."""
 
 from __future__ import annotations
 
@@ -113,29 +114,46 @@ def _up(source: SwarmSource, stack: str) -> bool:
     return any(t.running for t in obs.tasks)
 
 
-def test_reads_stats_and_the_event_stream_share_one_connection(ssh_lab, swarm, recipe_repo):
+@pytest.fixture(params=["unix", "ssh"])
+def transport(request):
+    """The lab daemon through each transport: (address, the client's module)."""
+    if request.param == "ssh":
+        request.getfixturevalue("ssh_lab")
+        return SSH_HOST, "docker.api.client"
+    return lab_docker_host(), "ccci_tui.sources.engine_api"
+
+
+def test_each_transport_reads_streams_and_maps_errors_alike(transport, swarm, recipe_repo):
+    host, module = transport
     recipe = recipe_repo(head_script="base")
     stack = swarm.new_stack()
     before, held = logins(), ssh_connections()
-    source = SwarmSource(SSH_HOST, timeout=10)
+    source = SwarmSource(host, timeout=10)
+    assert type(source.api).__module__ == module
     seen: list = []
     watcher = source.events(stack, seen.append)
     try:
         deploy_recipe(recipe.path, stack, ref=BASE_TAG)
         deadline = time.monotonic() + 60
         while not (any(e.type == "service" for e in seen) and _up(source, stack)):
-            assert time.monotonic() < deadline, "no service event and running task over ssh within 60 s"
+            assert time.monotonic() < deadline, f"no service event and running task through {host} within 60 s"
             time.sleep(0.2)
         obs = source.observe(stack)
         assert source.sample_memory(obs)  # one-shot stats of the running task, beside the stream
-        with pytest.raises(NotFound, match=f"inspect node nosuchnode00: not found on {SSH_HOST}"):
+        assert [s.name for s in source.stacks() if s.name == stack] == [stack]
+        with pytest.raises(NotFound, match=f"inspect node nosuchnode00: not found on {host}"):
             source.node_context("nosuchnode00")
-        assert watcher.connects == 1 and ssh_connections() - held == 1
-        assert logins() - before == 1
+        # a 400 is a failed read of that thing: neither a missing one nor an unreachable daemon
+        with pytest.raises(SwarmError, match=f"list tasks failed on {host}: .*bogus") as refused:
+            source._call("list tasks", source.api.tasks, filters={"bogus": "x"})
+        assert not isinstance(refused.value, NotFound)
+        assert source.observe(stack).service is not None and watcher.connects == 1
+        if host == SSH_HOST:  # reads, stats and the stream: one ssh connection
+            assert ssh_connections() - held == 1 and logins() - before == 1
     finally:
         watcher.close()
         source.close()
-    assert ssh_connections() == held
+    assert not watcher.alive and ssh_connections() == held
 
 
 def test_a_lost_connection_is_unreachable_then_replaced(ssh_lab):
@@ -157,7 +175,7 @@ def test_a_lost_connection_is_unreachable_then_replaced(ssh_lab):
         source.close()
 
 
-def test_an_sshd_that_is_not_there_is_unreachable():
-    source = SwarmSource("ssh://root@127.0.0.1:2", timeout=5)  # nothing listens on port 2
-    with pytest.raises(SwarmError, match="Docker daemon unreachable at ssh://root@127.0.0.1:2"):
-        source.stacks()
+@pytest.mark.parametrize("host", ["unix:///nonexistent/docker.sock", "ssh://root@127.0.0.1:2"])
+def test_a_daemon_that_is_not_there_is_unreachable(host):  # nothing listens on port 2
+    with pytest.raises(SwarmError, match=f"Docker daemon unreachable at {host}"):
+        SwarmSource(host, timeout=5).stacks()

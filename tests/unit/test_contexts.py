@@ -8,7 +8,6 @@ import contextlib
 import hashlib
 import http.server
 import json
-import re
 import shutil
 import socket
 import socketserver
@@ -133,19 +132,17 @@ def _service(stack: str, name: str, state: str | None) -> dict[str, object]:
 
 
 class Engine:
-    """An Engine API that answers `/version`, `/info` (a swarm manager unless told otherwise) and `/services`,
-    versioned (`/v1.41/info`, as docker-py asks) or not."""
+    """An Engine API that answers `/info` (a swarm manager unless told otherwise) and `/services`."""
 
     def __init__(self, path: Path, services: list[dict[str, object]], swarm: dict[str, object] | None = None) -> None:
         info = {"Name": path.stem, "Swarm": swarm if swarm is not None else
                 {"LocalNodeState": "active", "ControlAvailable": True, "NodeID": "n1"}}
-        answers = {"/version": {"ApiVersion": "1.41"}, "/info": info, "/services": services}
+        answers = {"/info": info, "/services": services}
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                path = re.sub(r"^/v[0-9.]+/", "/", self.path.split("?", 1)[0])
-                body = json.dumps(answers.get(path, {"message": "no such"})).encode()
-                self.send_response(200 if path in answers else 404)
+                body = json.dumps(answers.get(self.path.split("?", 1)[0], {"message": "no such"})).encode()
+                self.send_response(200 if self.path.split("?", 1)[0] in answers else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from ccci_tui.sources.endpoint import DEFAULT_SOCKET, resolve_endpoint
+from ccci_tui.sources.engine_api import supports
 from ccci_tui.sources.errors import SwarmError
 
 DOCKER = shutil.which("docker")
@@ -40,3 +41,9 @@ def test_a_missing_context_is_a_clear_error(tmp_path):
     with pytest.raises(SwarmError, match="cannot read .*config.json"):
         resolve_endpoint({"DOCKER_CONFIG": str(tmp_path)})
 
+
+def test_plain_client_only_where_it_can():
+    assert supports("unix:///var/run/docker.sock", {})
+    assert supports("tcp://127.0.0.1:2375", {})
+    assert not supports("tcp://127.0.0.1:2376", {"DOCKER_TLS_VERIFY": "1"})
+    assert not supports("ssh://root@host", {})

@@ -21,7 +21,7 @@ NOT_BEFORE_FIRST_PAINT = (
     "docker", "requests", "urllib3", "paramiko", "git", "yaml",
     "ccci_tui.headless", "ccci_tui.upgrade",
     "ccci_tui.domain.compare", "ccci_tui.domain.preflight", "ccci_tui.domain.report",
-    "ccci_tui.sources.contexts", "ccci_tui.sources.swarm",
+    "ccci_tui.sources.contexts", "ccci_tui.sources.swarm", "ccci_tui.sources.engine_api",
     "ccci_tui.sources.live", "ccci_tui.sources.recipe", "ccci_tui.sources.target", "ccci_tui.sources.preflight",
     "ccci_tui.tui.compare_source", "ccci_tui.tui.live_feed", "ccci_tui.tui.recording_tap",
     "ccci_tui.tui.rerunner",
