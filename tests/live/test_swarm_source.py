@@ -112,4 +112,3 @@ def test_unreachable_daemon_is_a_clear_error():
     source = SwarmSource("unix:///nonexistent/docker.sock", timeout=2)
     with pytest.raises(SwarmError, match="unreachable at unix:///nonexistent/docker.sock"):
         source.stacks()
-
