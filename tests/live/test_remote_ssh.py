@@ -179,3 +179,23 @@ def test_a_lost_connection_is_unreachable_then_replaced(ssh_lab):
 def test_a_daemon_that_is_not_there_is_unreachable(host):  # nothing listens on port 2
     with pytest.raises(SwarmError, match=f"Docker daemon unreachable at {host}"):
         SwarmSource(host, timeout=5).stacks()
+
+
+def test_a_node_engine_over_ssh_keeps_one_connection_and_closes_with_its_source(ssh_lab, swarm, recipe_repo):
+    recipe = recipe_repo(head_script="base")
+    stack = swarm.new_stack()
+    deploy_recipe(recipe.path, stack, ref=BASE_TAG)
+    swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
+    cid = next(t["Status"]["ContainerStatus"]["ContainerID"] for t in swarm.tasks(stack)
+               if t["Status"]["State"] == "running")
+    before, held = logins(), ssh_connections()
+    # the lab has one node: another node's engine is named by --node-host (this node's engine, over ssh)
+    source = SwarmSource(lab_docker_host(), timeout=10, node_hosts={"othernode00": SSH_HOST})
+    engine, why = source.engine_for("othernode00")
+    assert engine is not None and engine is not source, why
+    for _ in range(3):
+        assert cid in engine.sample_containers([cid])
+        assert source.engine_for("othernode00")[0] is engine  # kept for the session
+    assert logins() - before == 1 and ssh_connections() - held == 1
+    source.close()
+    assert ssh_connections() == held
