@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -18,11 +18,11 @@ OnError = Callable[[str], None]
 
 
 class EventSource(Protocol):
-    """What the stream needs of its source (SwarmSource): a docker client of its own, and where OOMs go."""
+    """What the stream needs of its source (SwarmSource): the engine's events on its client, and where OOMs go."""
 
     label: str
 
-    def new_client(self, timeout: float | None) -> Any: ...
+    def open_events(self, since: int, filters: Mapping[str, list[str]]) -> Any: ...
 
     def note_oom(self, container_id: str) -> None: ...
 
@@ -37,7 +37,6 @@ class EventWatcher:
         self.connects = 0
         self._stop = threading.Event()
         self._stream: Any = None
-        self._client: Any = None
         self._thread = threading.Thread(target=self._run, name=f"ccci-events-{stack}", daemon=True)
         self._since: float | None = None
 
@@ -57,12 +56,9 @@ class EventWatcher:
         backoff = 0.2
         while not self._stop.is_set():
             try:
-                # its own client: the stream holds a connection for as long as it lives
-                self._client = self.source.new_client(None)
+                # the source's client: the stream holds one of its connections (over ssh, a channel)
                 since = self._since if self._since is not None else datetime.now(UTC).timestamp()
-                self._stream = self._client.api.events(
-                    since=int(since), filters={"type": ["service", "container"]}, decode=True
-                )
+                self._stream = self.source.open_events(int(since), {"type": ["service", "container"]})
                 self.connects += 1
                 if self.connects > 1 and self.on_reconnect is not None:
                     self.on_reconnect()  # anything may have happened while we were away
@@ -88,13 +84,15 @@ class EventWatcher:
             backoff = min(backoff * 2, 5.0)
 
     def _close_stream(self) -> None:
-        stream, client = self._stream, self._client
-        self._stream = self._client = None
-        for thing in (stream, client):
-            if thing is not None:
-                # closing a dead socket may fail; there is nothing left to do then
-                with contextlib.suppress(Exception):
-                    thing.close()
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        # closing a dead socket may fail; there is nothing left to do then
+        with contextlib.suppress(Exception):
+            try:
+                stream.close()  # shuts its socket down, which ends a read blocked on it
+            except Exception:  # noqa: BLE001 - docker-py refuses over ssh (a paramiko channel)
+                stream._response.close()  # closes the channel; the ssh connection stays
 
     def close(self, timeout: float = 1.0) -> None:
         """Stop the thread; returns within `timeout` seconds."""

@@ -43,6 +43,8 @@ class NodeEngines:
 
         def _node_engine(self, endpoint: str) -> Self: ...
 
+        def close(self) -> None: ...
+
     def __init__(self, node_hosts: Mapping[str, str] | None, nodes_ssh: str | None) -> None:
         # the engines on other nodes: by node hostname or id (--node-host, [nodes]), else ssh://USER@<addr>
         self.node_hosts = dict(node_hosts or {})
@@ -110,6 +112,13 @@ class NodeEngines:
         access.error = str(exc)
         name = self.node_name(node_id) or node_id[:12]
         return f"the engine on {name} ({access.endpoint}) is unreachable: {exc}"
+
+    def close_engines(self) -> None:
+        """Close the other nodes' engines (each kept one client, one ssh connection, for the session)."""
+        access, self._access = self._access, {}
+        for node in access.values():
+            if node.engine is not self:
+                node.engine.close()
 
     def _recovered(self, node_id: str) -> None:
         access = self._access.get(node_id)

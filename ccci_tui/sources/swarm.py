@@ -27,6 +27,7 @@ _CACHE_MAX = 4096
 _CONTAINER_UP = frozenset({"starting", "running"})
 NODE_SAMPLE_FRESH_S = 5.0  # a memory sample this young is used as is for a node context
 NODE_REFRESH_S = 10.0  # the memory loop reads a node's context at most this often
+_SSH_POOL = "http+docker://ssh"  # where docker-py mounts its ssh adapter
 
 
 class _Reading(NamedTuple):
@@ -36,6 +37,16 @@ class _Reading(NamedTuple):
     peak: int | None
     at: datetime
     cgroup: str
+
+
+def _one_pool(adapter: Any) -> None:
+    """Make docker-py's ssh adapter keep one pool for every request. It keys its pools by the whole URL, so
+    each new path or query opened a channel of its own (and a `docker system dial-stdio` on the host),
+    and the idle ones piled up past sshd's MaxSessions (10): "no more sessions". The one pool is the one
+    its API version check opened, so that channel serves the rest."""
+    key = next(iter(adapter.pools.keys()), _SSH_POOL)
+    get_connection = adapter.get_connection
+    adapter.get_connection = lambda url, proxies=None: get_connection(key, proxies)
 
 
 def _container_id(raw_task: Mapping[str, Any]) -> str:
@@ -71,29 +82,30 @@ class SwarmSource(NodeEngines):
         self._service_names: dict[str, str] = {}  # service id -> name, for the tasks of a node context
         self.api_calls = 0  # for the calls-per-refresh benchmark
 
-    def new_client(self, timeout: float | None) -> Any:
-        """A docker-py client of its own (the event stream holds one for as long as it lives)."""
-        import docker  # deferred: docker-py pulls in requests and urllib3 (~80 ms)
-
-        try:
-            return docker.DockerClient(
-                base_url=self.base_url,
-                timeout=timeout,
-                use_ssh_client=self.base_url.startswith("ssh://"),
-            )
-        except Exception as exc:  # noqa: BLE001
-            raise SwarmError(f"Docker daemon unreachable at {self.label}: {cause_line(exc)}") from exc
-
     @property
     def api(self) -> Any:
-        """The read client: the plain Engine client where it can, docker-py for ssh:// and TLS."""
+        """This source's one client, shared by every read and the event stream: the plain Engine client on a
+        unix socket or plain tcp (engine_api.py says why), else docker-py's `APIClient` (ssh://, TLS), whose
+        pool keeps its connections open; over ssh they are channels of one ssh connection (paramiko)."""
         with self._lock:
             if self._client is None:
                 if engine_api.supports(self.base_url, dict(os.environ)):
                     self._client = engine_api.EngineClient(self.base_url, self.timeout)
                 else:
-                    self._client = self.new_client(self.timeout).api
+                    self._client = self._docker_client()
             return self._client
+
+    def _docker_client(self) -> Any:
+        import docker  # deferred: docker-py pulls in requests, urllib3 and paramiko
+
+        try:
+            # not use_ssh_client: shelling out to `ssh` costs a new ssh connection per request
+            client = docker.APIClient(base_url=self.base_url, timeout=self.timeout)
+        except Exception as exc:  # noqa: BLE001 - over ssh it connects here
+            raise SwarmError(f"Docker daemon unreachable at {self.label}: {cause_line(exc)}") from exc
+        if self.base_url.startswith("ssh://"):
+            _one_pool(client.get_adapter(_SSH_POOL))
+        return client
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         self.api_calls += 1
@@ -108,21 +120,42 @@ class SwarmSource(NodeEngines):
         except SwarmError:
             raise
         except Exception as exc:  # noqa: BLE001 - docker-py's errors, mapped below
-            raise self._docker_error(what, exc) from exc
+            error, lost = self._docker_error(what, exc)
+            if lost:
+                self._drop(getattr(fn, "__self__", None))
+            raise error from exc
 
-    def _docker_error(self, what: str, exc: Exception) -> Exception:
+    def _docker_error(self, what: str, exc: Exception) -> tuple[Exception, bool]:
+        """docker-py's `exc` as _call maps the plain client's, and whether the connection is lost (its client
+        is replaced: docker-py does not reconnect a dropped ssh connection)."""
         import docker.errors
+        import paramiko
         import requests
 
         if isinstance(exc, docker.errors.NotFound):
-            return NotFound(f"{what}: not found on {self.label}")
-        if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
-            return SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {cause_line(exc)}")
-        if isinstance(exc, docker.errors.APIError):
-            return SwarmError(f"{what} failed on {self.label}: {exc.explanation or exc}")
+            return NotFound(f"{what}: not found on {self.label}"), False
+        if isinstance(exc, docker.errors.APIError):  # an answer (and, through requests, an OSError too)
+            return SwarmError(f"{what} failed on {self.label}: {exc.explanation or exc}"), False
+        timeout = isinstance(exc, requests.exceptions.Timeout)
+        lost = not timeout and isinstance(exc, OSError | paramiko.SSHException | EOFError)
+        if timeout or lost:
+            return SwarmError(f"Docker daemon unreachable at {self.label} ({what}): {cause_line(exc)}"), lost
         if isinstance(exc, docker.errors.DockerException):
-            return SwarmError(f"{what} failed on {self.label}: {exc}")
-        return exc
+            return SwarmError(f"{what} failed on {self.label}: {exc}"), False
+        return exc, False
+
+    def _drop(self, client: Any) -> None:
+        """Close `client` if it is still this source's: the next call connects again."""
+        with self._lock:
+            if client is None or client is not self._client:
+                return
+            self._client = None
+        with contextlib.suppress(Exception):  # closing a dead connection may fail
+            client.close()
+
+    def open_events(self, since: int, filters: Mapping[str, list[str]]) -> Any:
+        """The engine's event stream from `since`, on this source's client (see `EventWatcher`)."""
+        return self._call("stream events", self.api.events, since=since, filters=dict(filters), decode=True)
 
     def info(self) -> Mapping[str, Any]:
         """Engine info; also checks the daemon answers at all."""
@@ -365,7 +398,9 @@ class SwarmSource(NodeEngines):
         return watcher
 
     def close(self) -> None:
+        """Close the client (and its connection), and those of the other nodes' engines."""
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+        self.close_engines()
