@@ -1,4 +1,8 @@
-"""The main screen: header, verdict banner, four panes and (in replay) the replay controls."""
+"""The main screen: header, verdict banner, four panes and (in replay) the replay controls.
+
+The first frame is the header and the verdict; the rest mounts right after it, so the verdict is on the
+terminal before the panes are laid out (issue 16).
+"""
 
 from __future__ import annotations
 
@@ -46,40 +50,57 @@ class MainScreen(Screen[None]):
         self._timer: Timer | None = None
         self._dirty: set[str] = set()
         self._focused_task: str | None = None
-        self._ready = False
+        self._ready = False  # the header and the banner are mounted
+        self._panes_ready = False  # and the rest of the screen (after the first frame)
+        self._pane_focus: str | None = None  # a pane chosen before the panes were mounted
 
     def compose(self) -> ComposeResult:
         yield SourceHeader(id="header")
         yield VerdictBanner(id="banner")
-        yield Tabs(*(Tab(f"{i + 1} {PANE_TITLES[p]}", id=f"tab-{p}") for i, p in enumerate(PANES)),
-                   active="tab-timeline", id="pane-tabs")
-        with Container(id="panes"):
-            with VerticalScroll(id="recipe-box", classes="pane") as box:
-                box.border_title = "1 Recipe"
-                yield RecipePane(id="recipe")
-            with VerticalScroll(id="spec-box", classes="pane") as box:
-                box.border_title = "2 Spec · PreviousSpec · attempted"
-                yield SpecPane(id="spec")
-            tasks = TasksTable(id="tasks")
-            tasks.add_class("pane")
-            tasks.border_title = "3 Tasks"
-            yield tasks
-            timeline = TimelineTable(id="timeline")
-            timeline.add_class("pane", "-active")
-            timeline.border_title = "4 Timeline"
-            yield timeline
-        yield ReplayBar(id="replay-bar")
-        yield Footer()
+
+    def _panes(self) -> list[Widget]:
+        """The tabs, the four panes, the replay controls and the footer, in the screen's order."""
+        recipe = VerticalScroll(RecipePane(id="recipe"), id="recipe-box", classes="pane")
+        recipe.border_title = "1 Recipe"
+        spec = VerticalScroll(SpecPane(id="spec"), id="spec-box", classes="pane")
+        spec.border_title = "2 Spec · PreviousSpec · attempted"
+        tasks = TasksTable(id="tasks")
+        tasks.add_class("pane")
+        tasks.border_title = "3 Tasks"
+        timeline = TimelineTable(id="timeline")
+        timeline.add_class("pane")
+        timeline.border_title = "4 Timeline"
+        for name, pane in zip(PANES, (recipe, spec, tasks, timeline), strict=True):
+            pane.set_class(name == self.active, "-active")
+        tabs = Tabs(*(Tab(f"{i + 1} {PANE_TITLES[p]}", id=f"tab-{p}") for i, p in enumerate(PANES)),
+                    active=f"tab-{self.active}", id="pane-tabs")
+        return [tabs, Container(recipe, spec, tasks, timeline, id="panes"), ReplayBar(id="replay-bar"), Footer()]
 
     def on_mount(self) -> None:
         self._ready = True
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.query_one(VerdictBanner).focus()
+        self.call_after_refresh(self._mount_panes)
         if self.replay is not None:
             self.cursor = self.replay.initial_cursor()
             self.show_view(self.replay.view_at(self.cursor))
         elif self.view is not None:
-            self.show_view(self.view)  # a live view that came before the panes were mounted
+            self.show_view(self.view)  # a live view that came before the screen was mounted
+
+    async def _mount_panes(self) -> None:
+        """After the first frame: the rest of the screen, filled with the view shown meanwhile."""
+        await self.mount_all(self._panes())
+        self._panes_ready = True
+        self.refresh_bindings()  # the footer lists them once told (the banner's focus told the screen before)
+        if self.view is not None:
+            self.show_view(self.view)
+        if self._pane_focus is not None:
+            self._pane(self._pane_focus).focus()
+
+    @property
+    def awaiting(self) -> str:
+        """The panes until they are mounted (see `Loading`)."""
+        return "" if self._panes_ready else "the panes"
 
     # ---- rendering ----------------------------------------------------------------------
 
@@ -97,6 +118,8 @@ class MainScreen(Screen[None]):
         with self.app.batch_update():
             self.query_one(SourceHeader).show(view)
             self.query_one(VerdictBanner).show(view)
+            if not self._panes_ready:
+                return
             for name in PANES:
                 if self._visible(name):
                     self._show_pane(name, view)
@@ -118,7 +141,7 @@ class MainScreen(Screen[None]):
 
     def _theme_changed(self, _: object) -> None:
         """Cells carry theme colours: draw every pane again in the new theme."""
-        if self.view is not None:
+        if self.view is not None and self._panes_ready:
             self.query_one(TasksTable).show(self.view, force=True)
             self.query_one(TimelineTable).show(self.view, force=True)
             self.query_one(SpecPane).show(self.view)
@@ -137,12 +160,17 @@ class MainScreen(Screen[None]):
     def action_pane(self, name: str) -> None:
         """Show (narrow) and focus pane `name`."""
         self._activate(name)
-        self._pane(name).focus()
+        if self._panes_ready:
+            self._pane(name).focus()
+        elif name in PANES:
+            self._pane_focus = name
 
     def _activate(self, name: str) -> None:
         if name not in PANES:
             return
         self.active = name
+        if not self._panes_ready:
+            return  # _panes() marks it
         for pane in PANES:
             self._pane(pane).set_class(pane == name, "-active")
         tabs = self.query_one(Tabs)
@@ -156,6 +184,8 @@ class MainScreen(Screen[None]):
             self._activate(event.tab.id.removeprefix("tab-"))
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
+        if not self._panes_ready:
+            return
         for name in PANES:
             pane = self._pane(name)
             if event.widget is pane or pane in event.widget.ancestors:
@@ -197,7 +227,8 @@ class MainScreen(Screen[None]):
         self.app.push_screen(EvidenceScreen(verdict))
 
     def action_toggle_time(self) -> None:
-        self.query_one(TimelineTable).toggle_absolute()
+        if self._panes_ready:
+            self.query_one(TimelineTable).toggle_absolute()
 
     # ---- replay -------------------------------------------------------------------------
 
@@ -256,17 +287,19 @@ class MainScreen(Screen[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if self.replay is not None and self.view is not None:
-            self.query_one(ReplayBar).show(self.view, self.playing, self.speed)
+        self._show_bar()
         if not self.playing or self.replay is None or self.cursor is None:
             return
         delay = self.replay.play_delay(self.cursor, self.speed)
         if delay is None:
             self.playing = False
-            if self.view is not None:
-                self.query_one(ReplayBar).show(self.view, self.playing, self.speed)
+            self._show_bar()
             return
         self._timer = self.set_timer(max(delay, 0.01), self._tick)  # Textual timers need a positive delay
+
+    def _show_bar(self) -> None:
+        if self._panes_ready and self.replay is not None and self.view is not None:
+            self.query_one(ReplayBar).show(self.view, self.playing, self.speed)
 
     def _tick(self) -> None:
         self._timer = None
