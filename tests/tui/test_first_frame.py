@@ -64,3 +64,19 @@ async def test_a_pane_chosen_before_the_panes_mount_is_shown_and_focused_once_th
         assert tasks.has_class("-active") and not screen.query_one("#timeline").has_class("-active")
         assert screen.query_one("#pane-tabs").active == "tab-tasks"  # type: ignore[attr-defined]
         assert tasks.region.height > 0  # shown, narrow too (one pane at a time)
+
+
+async def test_a_dialog_opened_before_the_first_frame_holds_the_panes_back_until_it_closes(demo: Recording) -> None:
+    app = demo_app(demo)
+    async with app.run_test(size=(120, 36)):
+        await app.wait_settled()
+        expected = screen_text(app)
+    app = demo_app(demo)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("question_mark")  # at once: before the main screen's first frame
+        await app.wait_settled()  # settled with help on top; the panes wait for the main screen
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await app.wait_settled()
+        assert app.screen is app.main and app.main.query_one("#panes")
+        assert screen_text(app) == expected  # the timeline's cursor centred as without the dialog

@@ -51,7 +51,8 @@ class MainScreen(Screen[None]):
         self._dirty: set[str] = set()
         self._focused_task: str | None = None
         self._ready = False  # the header and the banner are mounted
-        self._panes_ready = False  # and the rest of the screen (after the first frame)
+        self._panes_asked = False  # the rest of the screen, after the first frame
+        self._panes_ready = False  # and mounted
         self._pane_focus: str | None = None  # a pane chosen before the panes were mounted
 
     def compose(self) -> ComposeResult:
@@ -80,15 +81,21 @@ class MainScreen(Screen[None]):
         self._ready = True
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.query_one(VerdictBanner).focus()
-        self.call_after_refresh(self._mount_panes)
         if self.replay is not None:
             self.cursor = self.replay.initial_cursor()
             self.show_view(self.replay.view_at(self.cursor))
         elif self.view is not None:
             self.show_view(self.view)  # a live view that came before the screen was mounted
 
+    def on_screen_resume(self) -> None:
+        if not self._panes_ready:  # shown (first, or again after a screen pushed before the panes mounted)
+            self.call_after_refresh(self._mount_panes)
+
     async def _mount_panes(self) -> None:
         """After the first frame: the rest of the screen, filled with the view shown meanwhile."""
+        if self._panes_asked or not self.is_active:
+            return  # asked already, or beneath another screen: the next resume asks again
+        self._panes_asked = True
         await self.mount_all(self._panes())
         self._panes_ready = True
         self.refresh_bindings()  # the footer lists them once told (the banner's focus told the screen before)
@@ -99,8 +106,9 @@ class MainScreen(Screen[None]):
 
     @property
     def awaiting(self) -> str:
-        """The panes until they are mounted (see `Loading`)."""
-        return "" if self._panes_ready else "the panes"
+        """The panes until they are mounted (see `Loading`). A screen pushed before they are holds them back
+        until this one is shown again."""
+        return "the panes" if not self._panes_ready and self.is_active else ""
 
     # ---- rendering ----------------------------------------------------------------------
 
