@@ -266,25 +266,47 @@ def first_paint_imports(root: Path) -> list[tuple[int, str, int]]:
     return [(len(m[3]) // 2, m[4].decode(), int(m[2])) for m in _IMPORT_LINE.finditer(before)]
 
 
-def importtime_table(roots: dict[str, Path], runs: int) -> str:
+def _tree(rows: list[tuple[int, str, int]]) -> dict[tuple[str, str], int]:
+    """Cumulative µs by (top-level import, "") and by (top-level import, what it imported directly):
+    `-X importtime` prints an import's own imports before it."""
+    tree: dict[tuple[str, str], int] = {}
+    children: list[tuple[str, int]] = []
+    for level, module, us in rows:
+        if level == 1:
+            children.append((module, us))
+        elif level == 0:
+            tree[(module, "")] = us
+            tree.update({(module, child): cus for child, cus in children})
+            children = []
+    return tree
+
+
+def importtime_table(roots: dict[str, Path], runs: int, detail_ms: float = 2.0) -> str:
     """A markdown table of the top-level imports before the first paint, median cumulative ms of `runs`
-    starts of each tree (alternating), with the count of modules each loaded."""
+    starts of each tree (alternating), what each imported directly when that took `detail_ms` or more, and
+    the count of modules each tree loaded."""
     seen: dict[str, list[list[tuple[int, str, int]]]] = {label: [] for label in roots}
     for _ in range(runs):
         for label, root in roots.items():
             seen[label].append(first_paint_imports(root))
-    tops: dict[str, dict[str, float]] = {}
+    ms: dict[tuple[str, str], dict[str, float]] = {}
     for label, all_runs in seen.items():
-        for module in {m for rows in all_runs for level, m, _ in rows if level == 0}:
-            times = [next((us for level, m, us in rows if level == 0 and m == module), 0) for rows in all_runs]
-            tops.setdefault(module, {})[label] = statistics.median(times) / 1000
-    order = sorted(tops, key=lambda m: -max(tops[m].values()))
-    header = f"| top-level import (cumulative ms, median of {runs}) | {' | '.join(roots)} |"
-    lines = [header, "|---|" + "---:|" * len(roots)]
-    for module in order:
-        cells = [fmt(tops[module].get(label), 1) if label in tops[module] else "not imported" for label in roots]
-        lines.append(f"| `{module}` | {' | '.join(cells)} |")
-    totals = [fmt(sum(t.get(label, 0.0) for t in tops.values()), 1) for label in roots]
+        trees = [_tree(rows) for rows in all_runs]
+        for key in {k for tree in trees for k in tree}:
+            ms.setdefault(key, {})[label] = statistics.median(tree.get(key, 0) for tree in trees) / 1000
+    tops = sorted((k for k in ms if not k[1]), key=lambda k: -max(ms[k].values()))
+    lines = [f"| top-level import (cumulative ms, median of {runs}) | {' | '.join(roots)} |",
+             "|---|" + "---:|" * len(roots)]
+
+    def row(name: str, key: tuple[str, str]) -> str:
+        return f"| {name} | {' | '.join(fmt(ms[key].get(label), 1) if label in ms[key] else '-' for label in roots)} |"
+
+    for top in tops:
+        lines.append(row(f"`{top[0]}`", top))
+        kids = sorted((k for k in ms if k[0] == top[0] and k[1] and max(ms[k].values()) >= detail_ms),
+                      key=lambda k: -max(ms[k].values()))
+        lines += [row(f"&nbsp;&nbsp;↳ `{k[1]}`", k) for k in kids]
+    totals = [fmt(sum(ms[t].get(label, 0.0) for t in tops), 1) for label in roots]
     counts = [str(round(statistics.median(len(rows) for rows in seen[label]))) for label in roots]
     lines.append(f"| **all top-level imports** | {' | '.join(totals)} |")
     lines.append(f"| modules imported (median) | {' | '.join(counts)} |")

@@ -133,9 +133,10 @@ def run(args: Any) -> dict[str, Any]:
     window = QUICK_WINDOW_S if getattr(args, "quick", False) else FULL_WINDOW_S
     with tempfile.TemporaryDirectory(prefix="ccci-tui-idle-") as tmp, Lab() as lab:
         sizes = [measure(lab, Path(tmp), services, window) for services in SIZES]
-    print(table(["services in the stack", "ours % of a core", "watch % of a core", "ratio", "result"],
+    print(table(["services in the stack", "ours % of a core", "watch % of a core", "ratio", "result",
+                 "quit after `q`, s (- : not within 10 s)"],
                 [[str(s["services"]), fmt(s["tui_pct"], 2), fmt(s["baseline_pct"], 2), fmt(s["ratio"], 3, "x"),
-                  "PASS" if s["passed"] else "FAIL"] for s in sizes]))
+                  "PASS" if s["passed"] else "FAIL", fmt(s["quit_s"], 2)] for s in sizes]))
     worst = max(sizes, key=lambda s: s["ratio"] if s["ratio"] is not None else float("inf"))
     return {
         "sizes": sizes, "baseline": "watch -n 2 'docker service ps S_s00; docker service inspect S_s00'",
