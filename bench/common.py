@@ -87,13 +87,15 @@ class Lab:
             return False
 
 
-def deploy_tiny_stack(lab: Lab, tmp: Path, services: int, tag: str, timeout: float = 600.0) -> str:
-    """Deploy `services` one-replica busybox services (bench_api_calls' compose) and wait until all run."""
+def deploy_tiny_stack(lab: Lab, tmp: Path, services: int, tag: str, timeout: float = 600.0,
+                      host_network: bool = False) -> str:
+    """Deploy `services` one-replica busybox services (bench_api_calls' compose, `host_network` as there)
+    and wait until all run."""
     from bench.bench_api_calls import compose_text
     from tests.support.deploy import stack_deploy
 
     stack = lab.new_stack(tag)
-    (tmp / "compose.yml").write_text(compose_text(services))
+    (tmp / "compose.yml").write_text(compose_text(services, host_network))
     stack_deploy(stack, [tmp / "compose.yml"], {}, cwd=tmp)
 
     def running() -> bool:

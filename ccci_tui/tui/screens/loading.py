@@ -1,4 +1,5 @@
-"""The seam between a screen that fills itself from another thread and the app's settled check."""
+"""The seam between a screen that fills itself later (from a thread it started, or after its first frame)
+and the app's settled check."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 @runtime_checkable
 class Loading(Protocol):
-    """A screen whose data arrives from a thread it started."""
+    """A screen whose data arrives from a thread it started, or whose widgets mount after its first frame."""
 
     @property
     def awaiting(self) -> str:

@@ -1,29 +1,52 @@
-"""The main screen: header, verdict banner, four panes and (in replay) the replay controls."""
+"""The main screen: header, verdict banner, four panes and (in replay) the replay controls.
+
+The first frame is the header and the verdict; the rest mounts right after it, so the verdict is on the
+terminal before the panes are laid out (issue 16).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Container, VerticalScroll
 from textual.events import DescendantFocus
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Tab, Tabs
 
 from ccci_tui.tui.commands import main_bindings
 from ccci_tui.tui.replay_feed import ReplayFeed
 from ccci_tui.tui.view import View
-from ccci_tui.tui.widgets.recipe_pane import RecipePane
-from ccci_tui.tui.widgets.replay_bar import ReplayBar
-from ccci_tui.tui.widgets.spec_pane import SpecPane
 from ccci_tui.tui.widgets.status import SourceHeader, VerdictBanner
-from ccci_tui.tui.widgets.tasks_pane import TasksTable
-from ccci_tui.tui.widgets.timeline_pane import TimelineTable
+
+# The panes load with them, after the first frame (_mount_panes); their messages reach the handlers by name.
+if TYPE_CHECKING:
+    from textual.widgets import Tabs
+
+    from ccci_tui.tui.widgets.recipe_pane import RecipePane
+    from ccci_tui.tui.widgets.replay_bar import ReplayBar
+    from ccci_tui.tui.widgets.spec_pane import SpecPane
+    from ccci_tui.tui.widgets.tasks_pane import TasksTable
+    from ccci_tui.tui.widgets.timeline_pane import TimelineTable
 
 PANES = ("recipe", "spec", "tasks", "timeline")
 PANE_TITLES = {"recipe": "Recipe", "spec": "Spec", "tasks": "Tasks", "timeline": "Timeline"}
 SPEEDS = (1, 10)
+
+
+@dataclass(frozen=True)
+class Panes:
+    """What the main screen mounts after its first frame; `boxes` holds what focus and `-active` go to."""
+
+    tabs: Tabs
+    recipe: RecipePane
+    spec: SpecPane
+    tasks: TasksTable
+    timeline: TimelineTable
+    bar: ReplayBar
+    boxes: dict[str, Widget]
 
 
 class MainScreen(Screen[None]):
@@ -46,30 +69,38 @@ class MainScreen(Screen[None]):
         self._timer: Timer | None = None
         self._dirty: set[str] = set()
         self._focused_task: str | None = None
-        self._ready = False
+        self._ready = False  # the header and the banner are mounted
+        self._panes_asked = False  # the rest of the screen, after the first frame
+        self._p: Panes | None = None  # once mounted
+        self._pane_focus: str | None = None  # a pane chosen before the panes were mounted
 
     def compose(self) -> ComposeResult:
         yield SourceHeader(id="header")
         yield VerdictBanner(id="banner")
-        yield Tabs(*(Tab(f"{i + 1} {PANE_TITLES[p]}", id=f"tab-{p}") for i, p in enumerate(PANES)),
-                   active="tab-timeline", id="pane-tabs")
-        with Container(id="panes"):
-            with VerticalScroll(id="recipe-box", classes="pane") as box:
-                box.border_title = "1 Recipe"
-                yield RecipePane(id="recipe")
-            with VerticalScroll(id="spec-box", classes="pane") as box:
-                box.border_title = "2 Spec · PreviousSpec · attempted"
-                yield SpecPane(id="spec")
-            tasks = TasksTable(id="tasks")
-            tasks.add_class("pane")
-            tasks.border_title = "3 Tasks"
-            yield tasks
-            timeline = TimelineTable(id="timeline")
-            timeline.add_class("pane", "-active")
-            timeline.border_title = "4 Timeline"
-            yield timeline
-        yield ReplayBar(id="replay-bar")
-        yield Footer()
+
+    def _panes(self) -> tuple[list[Widget], Panes]:
+        """The tabs, the four panes, the replay controls and the footer, in the screen's order."""
+        from textual.containers import Container, VerticalScroll
+        from textual.widgets import Footer, Tab, Tabs
+
+        from ccci_tui.tui.widgets.recipe_pane import RecipePane
+        from ccci_tui.tui.widgets.replay_bar import ReplayBar
+        from ccci_tui.tui.widgets.spec_pane import SpecPane
+        from ccci_tui.tui.widgets.tasks_pane import TasksTable
+        from ccci_tui.tui.widgets.timeline_pane import TimelineTable
+
+        p = Panes(Tabs(*(Tab(f"{i + 1} {PANE_TITLES[p]}", id=f"tab-{p}") for i, p in enumerate(PANES)),
+                       active=f"tab-{self.active}", id="pane-tabs"),
+                  RecipePane(id="recipe"), SpecPane(id="spec"), TasksTable(id="tasks"), TimelineTable(id="timeline"),
+                  ReplayBar(id="replay-bar"), {})
+        p.boxes.update(recipe=VerticalScroll(p.recipe, id="recipe-box"), spec=VerticalScroll(p.spec, id="spec-box"),
+                       tasks=p.tasks, timeline=p.timeline)
+        for i, (name, box) in enumerate(p.boxes.items()):
+            box.add_class("pane")
+            box.set_class(name == self.active, "-active")
+            box.border_title = f"{i + 1} {PANE_TITLES[name]}"
+        p.boxes["spec"].border_title = "2 Spec · PreviousSpec · attempted"
+        return [p.tabs, Container(*p.boxes.values(), id="panes"), p.bar, Footer()], p
 
     def on_mount(self) -> None:
         self._ready = True
@@ -79,12 +110,37 @@ class MainScreen(Screen[None]):
             self.cursor = self.replay.initial_cursor()
             self.show_view(self.replay.view_at(self.cursor))
         elif self.view is not None:
-            self.show_view(self.view)  # a live view that came before the panes were mounted
+            self.show_view(self.view)  # a live view that came before the screen was mounted
+
+    def on_screen_resume(self) -> None:
+        if self._p is None:  # shown (first, or again after a screen pushed before the panes mounted)
+            self.call_after_refresh(self._mount_panes)
+
+    async def _mount_panes(self) -> None:
+        """After the first frame: the rest of the screen, filled with the view shown meanwhile."""
+        if self._panes_asked or not self.is_active:
+            return  # asked already, or beneath another screen: the next resume asks again
+        self._panes_asked = True
+        widgets, panes = self._panes()
+        await self.mount_all(widgets)
+        self._p = panes
+        self.refresh_bindings()  # the footer lists them once told (the banner's focus told the screen before)
+        if self.view is not None:
+            self.show_view(self.view)
+        if self._pane_focus is not None:
+            self._pane(self._pane_focus).focus()
+
+    @property
+    def awaiting(self) -> str:
+        """The panes until they are mounted (see `Loading`). A screen pushed before they are holds them back
+        until this one is shown again."""
+        return "the panes" if self._p is None and self.is_active else ""
 
     # ---- rendering ----------------------------------------------------------------------
 
     def _pane(self, name: str) -> Widget:
-        return self.query_one(f"#{name}-box" if name in ("recipe", "spec") else f"#{name}")
+        assert self._p is not None
+        return self._p.boxes[name]
 
     def _visible(self, name: str) -> bool:
         return not self.has_class("-narrow") or name == self.active
@@ -97,31 +153,34 @@ class MainScreen(Screen[None]):
         with self.app.batch_update():
             self.query_one(SourceHeader).show(view)
             self.query_one(VerdictBanner).show(view)
+            if self._p is None:
+                return
             for name in PANES:
                 if self._visible(name):
                     self._show_pane(name, view)
                 else:
                     self._dirty.add(name)
             if self.replay is not None:
-                self.query_one(ReplayBar).show(view, self.playing, self.speed)
+                self._p.bar.show(view, self.playing, self.speed)
 
     def _show_pane(self, name: str, view: View) -> None:
+        assert self._p is not None
         self._dirty.discard(name)
         if name == "recipe":
-            self.query_one(RecipePane).show(view)
+            self._p.recipe.show(view)
         elif name == "spec":
-            self.query_one(SpecPane).show(view)
+            self._p.spec.show(view)
         elif name == "tasks":
-            self.query_one(TasksTable).show(view)
+            self._p.tasks.show(view)
         else:
-            self.query_one(TimelineTable).show(view)
+            self._p.timeline.show(view)
 
     def _theme_changed(self, _: object) -> None:
         """Cells carry theme colours: draw every pane again in the new theme."""
-        if self.view is not None:
-            self.query_one(TasksTable).show(self.view, force=True)
-            self.query_one(TimelineTable).show(self.view, force=True)
-            self.query_one(SpecPane).show(self.view)
+        if self.view is not None and self._p is not None:
+            self._p.tasks.show(self.view, force=True)
+            self._p.timeline.show(self.view, force=True)
+            self._p.spec.show(self.view)
 
     def on_resize(self) -> None:
         self._catch_up()
@@ -137,25 +196,30 @@ class MainScreen(Screen[None]):
     def action_pane(self, name: str) -> None:
         """Show (narrow) and focus pane `name`."""
         self._activate(name)
-        self._pane(name).focus()
+        if self._p is not None:
+            self._pane(name).focus()
+        elif name in PANES:
+            self._pane_focus = name
 
     def _activate(self, name: str) -> None:
         if name not in PANES:
             return
         self.active = name
+        if self._p is None:
+            return  # _panes() marks it
         for pane in PANES:
             self._pane(pane).set_class(pane == name, "-active")
-        tabs = self.query_one(Tabs)
-        if tabs.active != f"tab-{name}":
-            tabs.active = f"tab-{name}"
+        if self._p.tabs.active != f"tab-{name}":
+            self._p.tabs.active = f"tab-{name}"
         self._catch_up()
 
-    @on(Tabs.TabActivated, "#pane-tabs")
-    def _tab(self, event: Tabs.TabActivated) -> None:
-        if event.tab.id:
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tabs.id == "pane-tabs" and event.tab.id:
             self._activate(event.tab.id.removeprefix("tab-"))
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
+        if self._p is None:
+            return
         for name in PANES:
             pane = self._pane(name)
             if event.widget is pane or pane in event.widget.ancestors:
@@ -163,18 +227,16 @@ class MainScreen(Screen[None]):
                     self._activate(name)
                 return
 
-    @on(TimelineTable.TaskFocused)
-    def _task_focused(self, event: TimelineTable.TaskFocused) -> None:
-        if event.task_id == self._focused_task:
+    def on_timeline_table_task_focused(self, event: TimelineTable.TaskFocused) -> None:
+        if event.task_id == self._focused_task or self._p is None:
             return
         self._focused_task = event.task_id
-        tasks = self.query_one(TasksTable)
+        tasks = self._p.tasks
         found = tasks.mark(event.task_id)
         if event.task_id and not found:
             tasks.border_subtitle = f"task {event.task_id[:12]} is not in view at this time"
 
-    @on(TasksTable.Chosen)
-    def _task_chosen(self, event: TasksTable.Chosen) -> None:
+    def on_tasks_table_chosen(self, event: TasksTable.Chosen) -> None:
         from ccci_tui.tui.screens.evidence import TaskScreen  # the pop-ups load when first opened
 
         obs = self.view.observation if self.view is not None else None
@@ -197,7 +259,8 @@ class MainScreen(Screen[None]):
         self.app.push_screen(EvidenceScreen(verdict))
 
     def action_toggle_time(self) -> None:
-        self.query_one(TimelineTable).toggle_absolute()
+        if self._p is not None:
+            self._p.timeline.toggle_absolute()
 
     # ---- replay -------------------------------------------------------------------------
 
@@ -213,8 +276,7 @@ class MainScreen(Screen[None]):
         self.cursor = index
         self.show_view(self.replay.view_at(index))
 
-    @on(TimelineTable.CursorRequested)
-    def _cursor_requested(self, event: TimelineTable.CursorRequested) -> None:
+    def on_timeline_table_cursor_requested(self, event: TimelineTable.CursorRequested) -> None:
         self.seek(event.index)
 
     def action_replay_next(self) -> None:
@@ -256,17 +318,19 @@ class MainScreen(Screen[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if self.replay is not None and self.view is not None:
-            self.query_one(ReplayBar).show(self.view, self.playing, self.speed)
+        self._show_bar()
         if not self.playing or self.replay is None or self.cursor is None:
             return
         delay = self.replay.play_delay(self.cursor, self.speed)
         if delay is None:
             self.playing = False
-            if self.view is not None:
-                self.query_one(ReplayBar).show(self.view, self.playing, self.speed)
+            self._show_bar()
             return
         self._timer = self.set_timer(max(delay, 0.01), self._tick)  # Textual timers need a positive delay
+
+    def _show_bar(self) -> None:
+        if self._p is not None and self.replay is not None and self.view is not None:
+            self._p.bar.show(self.view, self.playing, self.speed)
 
     def _tick(self) -> None:
         self._timer = None
