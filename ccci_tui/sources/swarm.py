@@ -7,10 +7,9 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from ccci_tui.domain.memory import starved, wants_node_context
 from ccci_tui.domain.model import NodeContext, Observation, ServiceState, TaskState, stack_badge
@@ -22,11 +21,16 @@ from ccci_tui.sources.events import EventWatcher, OnError, OnEvent, OnReconnect
 from ccci_tui.sources.nodes import NODE_TTL_S, NodeEngines
 
 DEFAULT_TIMEOUT = 10.0
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 STATS_WORKERS = 4
 _CACHE_MAX = 4096
 _CONTAINER_UP = frozenset({"starting", "running"})
 NODE_SAMPLE_FRESH_S = 5.0  # a memory sample this young is used as is for a node context
 NODE_REFRESH_S = 10.0  # the memory loop reads a node's context at most this often
+# stats of at most this many of a node's other containers per context read, stalest first: a stats read takes
+# 0.5-1 s on a busy engine, so a node running 200 tasks would otherwise cost a minute of reads every 10 s
+NODE_STATS_BUDGET = 16
 _SSH_POOL = "http+docker://ssh"  # where docker-py mounts its ssh adapter
 
 
@@ -47,6 +51,35 @@ def _one_pool(adapter: Any) -> None:
     key = next(iter(adapter.pools.keys()), _SSH_POOL)
     get_connection = adapter.get_connection
     adapter.get_connection = lambda url, proxies=None: get_connection(key, proxies)
+
+
+def _parallel(fn: Callable[[_T], _R], items: Sequence[_T], workers: int) -> list[_R]:
+    """`fn` over `items` on up to `workers` daemon threads, results in order; the first exception is raised
+    once all are done. Daemon threads: a process that exits never waits for a slow engine's answer."""
+    results: list[Any] = [None] * len(items)
+    errors: list[BaseException] = []
+    todo = iter(enumerate(items))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                nxt = next(todo, None)
+            if nxt is None:
+                return
+            try:
+                results[nxt[0]] = fn(nxt[1])
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=work, name="ccci-stats", daemon=True) for _ in range(min(workers, len(items)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _container_id(raw_task: Mapping[str, Any]) -> str:
@@ -349,13 +382,21 @@ class SwarmSource(NodeEngines):
             when = parse_engine_time(stats.get("read")) or datetime.now(UTC)
             return cid, None if current is None else _Reading(current, peak, when, cgroup)
 
-        with ThreadPoolExecutor(max_workers=min(STATS_WORKERS, len(cids))) as pool:
-            found = {cid: r for cid, r in pool.map(one, cids) if r is not None}
+        found = {cid: r for cid, r in _parallel(one, cids, STATS_WORKERS) if r is not None}
         if failures and len(failures) == len(cids):
             raise failures[0]  # the engine itself does not answer (one slow container is not that)
         for cid, reading in found.items():
             self._remember(self._memory, cid, reading)
         return {cid: r.current for cid, r in found.items()}
+
+    def _stalest(self, container_ids: Sequence[str], budget: int) -> list[str]:
+        """Up to `budget` of `container_ids` whose memory reading is older than NODE_SAMPLE_FRESH_S, never read
+        first, then the oldest: over successive reads every container is read again in turn."""
+        now = datetime.now(UTC)
+        epoch = datetime.min.replace(tzinfo=UTC)
+        ages = {c: (r.at if (r := self._memory.get(c)) is not None else epoch) for c in dict.fromkeys(container_ids)}
+        stale = [c for c, at in ages.items() if (now - at).total_seconds() > NODE_SAMPLE_FRESH_S]
+        return sorted(stale, key=lambda c: ages[c])[:budget]
 
     def node_ids(self) -> tuple[str, ...]:
         """Every node of the swarm that can take tasks (ready and active), by id."""
@@ -377,10 +418,8 @@ class SwarmSource(NodeEngines):
         engine, _ = self.engine_for(nid)
         if engine is not None:  # the use of its tasks: only the engine on that node can say
             cids = {str(t.get("ID", "")): _container_id(t) for t in raw_tasks}
-            now = datetime.now(UTC)
             try:
-                engine.sample_containers(c for c in cids.values() if c and (
-                    (r := engine._memory.get(c)) is None or (now - r.at).total_seconds() > NODE_SAMPLE_FRESH_S))
+                engine.sample_containers(engine._stalest([c for c in cids.values() if c], NODE_STATS_BUDGET))
             except SwarmError as exc:
                 self._failed(nid, exc)
                 engine = None
