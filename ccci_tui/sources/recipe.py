@@ -2,10 +2,12 @@
 
 Through GitPython: one `git.Repo` per source, kept for the source's life. HEAD, the branch, refs and
 tags are read from the repository's files; commits, trees, blobs and tag objects through the repo's
-two persistent `git cat-file` processes, which `close` ends. Only `describe`, `status` and the
-ancestry check start a `git` process, each with a timeout and `GIT_OPTIONAL_LOCKS=0`, so that not
-even `git status` refreshes and rewrites the index: the checkout, index and HEAD stay as found.
-GitPython (~80 ms to import) loads when the first source opens, never before the first paint.
+two persistent `git cat-file` processes, which `close` ends (GitPython gives their reads no
+timeout). Only `describe`, `status` and the ancestry check start a `git` process, each killed after
+the timeout and run with `GIT_OPTIONAL_LOCKS=0`, so that not even `git status` refreshes and
+rewrites the index: the checkout, index and HEAD stay as found. GitPython (~80 ms to import on an
+idle machine, bench/bench_recipe_read.py) loads when the first source opens, never before the
+first paint.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +15,15 @@ import pytest
 
 from ccci_tui.domain.model import TagInfo
 from ccci_tui.sources.recipe import RecipeError, RecipeSource, read_recipe, sort_tags, version_key
-from tests.support.recipes import BASE_TAG, HEAD_SUBJECT, Recipe, build_recipe, compose_text, init_repo
+from tests.support.recipes import (
+    BASE_TAG,
+    HEAD_SUBJECT,
+    Recipe,
+    build_recipe,
+    compose_text,
+    git_children,
+    init_repo,
+)
 
 
 def run_git(path: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -146,35 +155,21 @@ def test_an_open_source_sees_what_changes_between_reads(recipe: Recipe) -> None:
         assert (src.state().branch, src.resolve("HEAD")) == (None, recipe.head)
 
 
-def _git_children() -> set[int]:
-    """This process's child `git` processes (GitPython's persistent `git cat-file`s among them)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[1]) == os.getpid() and cmdline[0].endswith(b"git") and b"cat-file" in cmdline:
-            found.add(int(stat.parent.name))
-    return found
-
-
 def test_one_source_keeps_its_git_processes_until_closed(recipe: Recipe) -> None:
-    before = _git_children()  # the fixture's own GitPython repo may have some
+    before = git_children()  # the fixture's own GitPython repo may have some
     src = RecipeSource(recipe.path)
     src.state()
-    running = _git_children() - before
+    running = git_children() - before
     assert len(running) == 2  # `git cat-file --batch` and `--batch-check`, started by the first object read
     src.file_at(BASE_TAG, "compose.yml")
     src.state()
-    assert _git_children() - before == running  # every read went through the same two processes
+    assert git_children() - before == running  # every read went through the same two processes
     src.close()
-    assert _git_children() - before == set()
+    assert git_children() - before == set()
     with RecipeSource(recipe.path) as again:
         again.state()
-        assert len(_git_children() - before) == 2
-    assert _git_children() - before == set()
+        assert len(git_children() - before) == 2
+    assert git_children() - before == set()
 
 
 # -- tags: kinds and order -------------------------------------------------------------------
@@ -422,3 +417,14 @@ def test_git_timeout_is_a_clear_error(recipe: Recipe, tmp_path: Path,
     # The message proves the timeout killed git rather than git answering.
     with pytest.raises(RecipeError, match=r"git status did not finish within 0\.3s"):
         src.dirty_files()
+
+
+def test_without_a_git_executable_the_error_says_so(recipe: Recipe, tmp_path: Path) -> None:
+    # GitPython refuses to import without git; a fresh interpreter, as the CLI would start
+    code = ("from ccci_tui.sources.recipe import RecipeError, RecipeSource\n"
+            f"try:\n    RecipeSource({str(recipe.path)!r})\nexcept RecipeError as exc:\n    print(exc)\n")
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("git is not installed or not on PATH"), proc.stdout
