@@ -1,29 +1,31 @@
 """Read a recipe repo's git state (HEAD, describe, tags, dirty files, files at refs), read-only.
 
-Every read goes through `git` plumbing with a timeout and `GIT_OPTIONAL_LOCKS=0`, so that not
-even `git status` refreshes and rewrites the index: the checkout, index and HEAD stay as found.
-The reads run `git` directly rather than through GitPython: importing GitPython costs ~90 ms
-here, more than the whole budget of a headless `diagnose` (bench/bench_diagnose.py); GitPython
-builds the throwaway repos of the tests.
+Through GitPython: one `git.Repo` per source, kept for the source's life. HEAD, the branch, refs and
+tags are read from the repository's files; commits, trees, blobs and tag objects through the repo's
+two persistent `git cat-file` processes, which `close` ends (GitPython gives their reads no
+timeout). Only `describe`, `status` and the ancestry check start a `git` process, each killed after
+the timeout and run with `GIT_OPTIONAL_LOCKS=0`, so that not even `git status` refreshes and
+rewrites the index: the checkout, index and HEAD stay as found. GitPython (~80 ms to import on an
+idle machine, bench/bench_recipe_read.py) loads when the first source opens, never before the
+first paint.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccci_tui.domain.model import RecipeState, TagInfo
 
 if TYPE_CHECKING:
+    import git
+
     from ccci_tui.domain.compose import ComposePolicy
 
 GIT_TIMEOUT_S = 30.0
-GIT = "git"  # the executable; tests point it at a slow stand-in
 
 # Recipe tags are `X.Y.Z+UPSTREAM` (maintainer semver, then the upstream version).
 _VERSION_TAG = re.compile(
@@ -81,13 +83,6 @@ def sort_tags(tags: list[tuple[TagInfo, int]]) -> tuple[TagInfo, ...]:
     return tuple(t for _, t in versioned) + tuple(t for _, t in others)
 
 
-@dataclass(frozen=True)
-class _Result:
-    status: int
-    out: str
-    err: str
-
-
 def recipe_dir_problem(path: str | Path) -> str | None:
     """Why `path` cannot be a recipe checkout, from the file system alone (no git), or None."""
     path = Path(path).expanduser()
@@ -99,7 +94,7 @@ def recipe_dir_problem(path: str | Path) -> str | None:
 
 
 class RecipeSource:
-    """Read-only view of one recipe checkout."""
+    """Read-only view of one recipe checkout, for one thread at a time; `close` ends its git processes."""
 
     def __init__(self, path: str | Path, timeout: float = GIT_TIMEOUT_S) -> None:
         self.path = Path(path).expanduser()
@@ -107,25 +102,47 @@ class RecipeSource:
         problem = recipe_dir_problem(self.path)
         if problem is not None:
             raise RecipeError(problem)
-        # Pin the repo: an inherited GIT_DIR or GIT_WORK_TREE (git hooks) must not redirect reads.
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        self._env = {**base_env, **_GIT_ENV}
-        probe = self._run("rev-parse", "--is-bare-repository", "--absolute-git-dir")
-        lines = probe.out.splitlines()
-        if probe.status != 0 or len(lines) < 2:
-            if "not a git repository" in probe.err:
-                raise RecipeError(f"not a git repository: {self.path}")
-            raise RecipeError(f"cannot read recipe repo {self.path}: {probe.err or 'git rev-parse failed'}")
-        if lines[0] == "true":
+        self._repo = self._open()
+        self._peeled: dict[str, tuple[git.Commit, bool] | None] = {}  # object id -> commit, annotated
+
+    def _open(self) -> git.Repo:
+        try:
+            import git  # deferred: ~80 ms, paid by the first read of a recipe
+        except ImportError as exc:  # GitPython refuses to load without a git executable
+            raise RecipeError(f"git is not installed or not on PATH ({str(exc).splitlines()[0]})") from None
+        try:
+            repo = git.Repo(self.path)  # this folder only: a recipe is a repo root, not any folder inside some repo
+        except git.InvalidGitRepositoryError:
+            raise RecipeError(self._not_a_repo()) from None
+        except git.NoSuchPathError:
+            raise RecipeError(f"recipe path does not exist: {self.path}") from None
+        top = repo.working_tree_dir
+        if repo.bare or top is None:
+            repo.close()
             raise RecipeError(f"bare git repository (no checkout to read): {self.path}")
-        git_dir, top = lines[1], Path(self._must("rev-parse", "--show-toplevel"))
-        # Do not search parents: a recipe is a repo root, not any folder inside some repo.
-        if top.resolve() != self.path.resolve():
-            raise RecipeError(f"not a git repository: {self.path} (it is inside the repository {top})")
-        self._env.update({"GIT_DIR": git_dir, "GIT_WORK_TREE": str(top)})
+        if Path(top).resolve() != self.path.resolve():  # core.worktree names another folder
+            repo.close()
+            raise RecipeError(f"not a git repository: {self.path} (its work tree is {top})")
+        # Pin the repo for the git processes: an inherited GIT_DIR, GIT_WORK_TREE or GIT_INDEX_FILE (git
+        # hooks) must not redirect reads.
+        git_dir = os.fspath(repo.git_dir)
+        repo.git.update_environment(**_GIT_ENV, GIT_DIR=git_dir, GIT_WORK_TREE=os.fspath(top),
+                                    GIT_INDEX_FILE=os.path.join(git_dir, "index"))
+        return repo
+
+    def _not_a_repo(self) -> str:
+        import git
+
+        try:
+            with git.Repo(self.path, search_parent_directories=True) as outer:
+                top = outer.working_tree_dir or outer.git_dir
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            return f"not a git repository: {self.path}"
+        return f"not a git repository: {self.path} (it is inside the repository {top})"
 
     def close(self) -> None:
-        """Nothing is held between reads; kept so the source works as a context manager."""
+        """End the repo's persistent `git cat-file` processes (a later read would start them again)."""
+        self._repo.close()
 
     def __enter__(self) -> RecipeSource:
         return self
@@ -133,35 +150,58 @@ class RecipeSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- git plumbing -------------------------------------------------------------------------
+    # -- git ----------------------------------------------------------------------------------
 
-    def _run(self, *args: str, strip: bool = True) -> _Result:
+    def _run(self, command: str, *args: str) -> tuple[int, str, str]:
+        """One `git` process through `Repo.git`, killed after the timeout: (status, stdout, stderr)."""
+        from git.exc import GitCommandNotFound
+
+        call = getattr(self._repo.git, command.replace("-", "_"))
         try:
-            proc = subprocess.run(
-                [GIT, *args], cwd=self.path, env=self._env, capture_output=True, timeout=self.timeout,
-                check=False,
-            )
-        except FileNotFoundError:
+            status, out, err = call(*args, with_extended_output=True, with_exceptions=False,
+                                    kill_after_timeout=self.timeout, stdout_as_string=False,
+                                    strip_newline_in_stdout=False)
+        except GitCommandNotFound:
             raise RecipeError("git is not installed or not on PATH") from None
-        except subprocess.TimeoutExpired:
-            raise RecipeError(f"git {args[0]} did not finish within {self.timeout:g}s in {self.path}") from None
-        out = _text(proc.stdout)
-        if strip and out.endswith("\n"):
-            out = out[:-1]
-        return _Result(proc.returncode, out, _text(proc.stderr).strip())
+        err = _text(err).strip()
+        if err.startswith("Timeout:") and "did not complete in" in err:  # GitPython's word for its kill
+            raise RecipeError(f"git {command} did not finish within {self.timeout:g}s in {self.path}")
+        return int(status), _text(out), err
 
-    def _must(self, *args: str, strip: bool = True) -> str:
-        res = self._run(*args, strip=strip)
-        if res.status != 0:
-            detail = res.err.splitlines()[-1] if res.err else f"exit status {res.status}"
-            raise RecipeError(f"git {args[0]} failed in {self.path}: {detail}")
-        return res.out
+    def _must(self, command: str, *args: str) -> str:
+        status, out, err = self._run(command, *args)
+        if status != 0:
+            detail = err.splitlines()[-1] if err else f"exit status {status}"
+            raise RecipeError(f"git {command} failed in {self.path}: {detail}")
+        return out
 
-    def _commit_of(self, ref: str) -> str | None:
+    def _commit_of(self, ref: str) -> git.Commit | None:
         if not ref or ref.startswith("-") or any(c.isspace() or c == "\x00" for c in ref):
             return None
-        res = self._run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-        return res.out.strip() if res.status == 0 and res.out.strip() else None
+        from git.exc import BadName, BadObject
+
+        try:
+            obj = self._repo.rev_parse(ref)
+            while obj.type == "tag":
+                obj = obj.object
+        except (BadName, BadObject, ValueError, IndexError, KeyError):
+            return None
+        return obj if obj.type == "commit" else None
+
+    def _commit(self, ref: str) -> git.Commit:
+        commit = self._commit_of(ref)
+        if commit is None:
+            if ref == "HEAD" and self._no_commits():
+                raise RecipeError(f"no commits yet in {self.path}")
+            raise RecipeError(f"unknown ref {ref!r} in {self.path}")
+        return commit
+
+    def _blob(self, commit: git.Commit, rel: str) -> str | None:
+        try:
+            item = commit.tree / rel
+        except KeyError:
+            return None
+        return _text(item.data_stream.read()) if item.type == "blob" else None
 
     # -- public reads -------------------------------------------------------------------------
 
@@ -171,29 +211,20 @@ class RecipeSource:
 
     def resolve(self, ref: str) -> str:
         """Full sha of the commit `ref` names."""
-        sha = self._commit_of(ref)
-        if sha is None:
-            if ref == "HEAD" and self._no_commits():
-                raise RecipeError(f"no commits yet in {self.path}")
-            raise RecipeError(f"unknown ref {ref!r} in {self.path}")
-        return sha
+        return self._commit(ref).hexsha
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether commit `ancestor` is reachable from `descendant`."""
-        return self._run("merge-base", "--is-ancestor", ancestor, descendant).status == 0
+        return self._run("merge-base", "--is-ancestor", ancestor, descendant)[0] == 0
 
     def file_at(self, ref: str, path: str) -> str:
         """Text of `path` (relative to the repo root) as committed at `ref`."""
         rel = _repo_relative(path)
-        sha = self.resolve(ref)
-        res = self._run("cat-file", "blob", f"{sha}:{rel}", strip=False)
-        if res.status != 0:
-            raise RecipeError(f"no file {rel!r} at ref {ref!r} ({sha[:8]}) in {self.path}")
-        return res.out
-
-    def _blob(self, sha: str, rel: str) -> str | None:
-        res = self._run("cat-file", "blob", f"{sha}:{rel}", strip=False)
-        return res.out if res.status == 0 else None
+        commit = self._commit(ref)
+        text = self._blob(commit, rel)
+        if text is None:
+            raise RecipeError(f"no file {rel!r} at ref {ref!r} ({commit.hexsha[:8]}) in {self.path}")
+        return text
 
     def policies_at(self, refs: Mapping[str, str], chain: Sequence[str], values: Mapping[str, str],
                     extra: Mapping[str, Sequence[tuple[str, str]]] | None = None,
@@ -207,9 +238,10 @@ class RecipeSource:
         side has, or a side with none of the chain's files, raises RecipeError naming it."""
         from ccci_tui.domain.compose import load_policy  # deferred: the YAML loader only when compared
 
-        shas = {side: self.resolve(ref) for side, ref in refs.items()}
-        texts = {side: {name: self._blob(sha, _repo_relative(name)) for name in chain}
-                 for side, sha in shas.items()}
+        commits = {side: self._commit(ref) for side, ref in refs.items()}
+        shas = {side: commit.hexsha for side, commit in commits.items()}
+        texts = {side: {name: self._blob(commit, _repo_relative(name)) for name in chain}
+                 for side, commit in commits.items()}
         for name in chain:
             if all(texts[side][name] is None for side in refs):
                 where = " nor ".join(f"{side} {ref!r} ({shas[side][:8]})" if side != ref else
@@ -231,30 +263,40 @@ class RecipeSource:
         return self.policies_at({ref: ref}, chain, values, {ref: extra})[ref]
 
     def tags(self) -> tuple[TagInfo, ...]:
-        """Tags that lead to a commit, annotated ones peeled, newest version first."""
-        # `%00` makes git print NUL between fields (argv itself cannot carry a NUL).
-        fmt = "%00".join((
-            "%(refname:strip=2)", "%(objecttype)", "%(objectname)",
-            "%(*objecttype)", "%(*objectname)", "%(committerdate:unix)", "%(*committerdate:unix)",
-        ))
-        out = self._must("for-each-ref", f"--format={fmt}", "refs/tags")
+        """Tags that lead to a commit, annotated ones peeled (a tag of a tag too), newest version first.
+
+        The refs are read from the files every time; what an object id peels to is read once per source
+        (objects never change), a commit's date only for a tag that is not a version (the order of
+        versions does not use it)."""
         found: list[tuple[TagInfo, int]] = []
-        for line in out.splitlines():
-            fields = line.split(_FIELD_SEP)
-            if len(fields) != 7:
-                continue
-            name, otype, oid, ptype, poid, date, pdate = fields
-            if otype == "commit":
-                found.append((TagInfo(name=name, sha=oid, annotated=False), _int(date)))
-            elif otype == "tag" and ptype == "commit":
-                found.append((TagInfo(name=name, sha=poid, annotated=True), _int(pdate)))
-            elif otype == "tag":
-                # A tag of a tag (or of a tree): peel fully; skip it when no commit is at the end.
-                sha = self._commit_of(f"refs/tags/{name}")
-                if sha is not None:
-                    when = self._run("log", "-1", "--format=%ct", sha, "--").out.strip()
-                    found.append((TagInfo(name=name, sha=sha, annotated=True), _int(when)))
+        for tag in self._repo.tags:
+            try:
+                oid = tag.dereference_recursive(self._repo, tag.path)
+            except ValueError:
+                continue  # a broken ref
+            if oid not in self._peeled:
+                self._peeled[oid] = self._peel(oid)
+            peeled = self._peeled[oid]
+            if peeled is not None:
+                commit, annotated = peeled
+                when = 0 if version_key(tag.name) is not None else commit.committed_date
+                found.append((TagInfo(name=tag.name, sha=commit.hexsha, annotated=annotated), when))
         return sort_tags(found)
+
+    def _peel(self, oid: str) -> tuple[git.Commit, bool] | None:
+        """The commit object `oid` leads to and whether that took a tag object; None for a tree, a blob or
+        a missing object."""
+        import git
+        from git.exc import BadName, BadObject
+
+        try:
+            obj = git.Object.new_from_sha(self._repo, bytes.fromhex(oid))
+            annotated = obj.type == "tag"
+            while obj.type == "tag":
+                obj = obj.object
+        except (BadName, BadObject, ValueError):
+            return None
+        return (obj, annotated) if obj.type == "commit" else None
 
     def tags_at(self, ref: str) -> tuple[str, ...]:
         """Names of the tags pointing at the commit `ref` names."""
@@ -263,15 +305,12 @@ class RecipeSource:
 
     def describe(self) -> str | None:
         """`git describe --tags` of HEAD, or None when no tag is reachable (or history is cut)."""
-        res = self._run("describe", "--tags")
-        return (res.out.strip() or None) if res.status == 0 else None
+        status, out, _ = self._run("describe", "--tags")
+        return (out.strip() or None) if status == 0 else None
 
     def dirty_files(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(untracked, modified) paths; ignored files are not listed, as in abra's `+U` rule."""
-        out = self._must(
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none",
-            strip=False,
-        )
+        out = self._must("status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none")
         untracked: list[str] = []
         modified: list[str] = []
         fields = out.split(_FIELD_SEP)
@@ -292,32 +331,39 @@ class RecipeSource:
 
     def shallow(self) -> bool:
         """True for a shallow clone (history cut, so tags and describe may be missing)."""
-        return self._run("rev-parse", "--is-shallow-repository").out.strip() == "true"
+        try:
+            return os.path.getsize(os.path.join(self._repo.common_dir, "shallow")) > 0
+        except OSError:
+            return False
 
     def branch(self) -> str | None:
         """Checked-out branch name, None when HEAD is detached."""
-        res = self._run("symbolic-ref", "--quiet", "--short", "HEAD")
-        return (res.out.strip() or None) if res.status == 0 else None
+        head = self._repo.head
+        return None if head.is_detached else head.reference.name
 
     def state(self) -> RecipeState:
         """Everything about the checkout in one frozen read."""
-        head = self.resolve("HEAD")
-        untracked, modified = self.dirty_files()
-        return RecipeState(
-            path=str(self.path),
-            head_sha=head,
-            head_subject=self._must("log", "-1", "--format=%s", head, "--"),
-            describe=self.describe(),
-            tags=self.tags(),
-            untracked=untracked,
-            modified=modified,
-            shallow=self.shallow(),
-            branch=self.branch(),
-        )
+        from git.exc import GitError, ODBError
+
+        try:
+            head = self._commit("HEAD")
+            untracked, modified = self.dirty_files()
+            return RecipeState(
+                path=str(self.path),
+                head_sha=head.hexsha,
+                head_subject=_subject(head.message),
+                describe=self.describe(),
+                tags=self.tags(),
+                untracked=untracked,
+                modified=modified,
+                shallow=self.shallow(),
+                branch=self.branch(),
+            )
+        except (GitError, ODBError, OSError, ValueError, TypeError) as exc:  # the repo changed under the read
+            raise RecipeError(f"cannot read recipe repo {self.path}: {exc}") from exc
 
     def _no_commits(self) -> bool:
-        return self._run("rev-parse", "--verify", "--quiet", "HEAD").status != 0
-
+        return not self._repo.head.is_valid()
 
 def read_recipe(path: str | Path) -> RecipeState:
     """Read the state of the recipe checkout at `path`."""
@@ -340,8 +386,14 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return 0
+def _subject(message: str | bytes) -> str:
+    """A commit's subject as `git log --format=%s` prints it: the first paragraph of its message on one line."""
+    lines = _text(message).split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    subject: list[str] = []
+    for line in lines:
+        if not line.strip():
+            break
+        subject.append(line.rstrip())
+    return " ".join(subject)

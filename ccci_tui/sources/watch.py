@@ -266,21 +266,30 @@ class ServiceWatch:
                 self.writer.policy(side.side, side.ref, side.commit, side.policy)
 
     def _recipe_loop(self) -> None:
-        from ccci_tui.sources.recipe import RecipeError, read_recipe
+        from ccci_tui.sources.recipe import RecipeError, RecipeSource
 
         assert self.recipe_path is not None and self.recipe_interval is not None
         failed = False
-        while not self._stop.wait(self.recipe_interval):
-            try:
-                state = read_recipe(self.recipe_path)
-            except RecipeError as exc:
-                if not failed:
-                    self.note(f"recipe not readable: {exc}")
-                failed = True
-                continue
-            failed = False
-            if self.take_recipe(state) and self._policy_args is not None:
-                self._write_policies(*self._policy_args, sides=("head",))
+        source: RecipeSource | None = None  # one for the loop's life: its git processes serve every read
+        try:
+            while not self._stop.wait(self.recipe_interval):
+                try:
+                    source = source or RecipeSource(self.recipe_path)
+                    state = source.state()
+                except RecipeError as exc:
+                    if source is not None:
+                        source.close()  # opened afresh next time: the checkout may have been replaced
+                        source = None
+                    if not failed:
+                        self.note(f"recipe not readable: {exc}")
+                    failed = True
+                    continue
+                failed = False
+                if self.take_recipe(state) and self._policy_args is not None:
+                    self._write_policies(*self._policy_args, sides=("head",))
+        finally:
+            if source is not None:
+                source.close()
 
     # ---- the stack's other services (recorded, not diagnosed) ------------------------------------
 

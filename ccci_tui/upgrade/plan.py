@@ -164,24 +164,24 @@ def make_plan(
     if backend == "abra" and app_env is None:
         raise PlanError("backend abra needs the app env file (--env-file or abra's layout) to name the app")
     try:
-        recipe = RecipeSource(recipe_path)
-        state = recipe.state()
-        if state.dirty:
-            raise PlanError(
-                f"the recipe checkout {recipe.path} is dirty ({len(state.untracked)} untracked, "
-                f"{len(state.modified)} modified files): commit or stash first; nothing was deployed")
-        head_ref = head or "HEAD"
-        head_sha = recipe.resolve(head_ref)
-        base_ref = None if head_only else (base or _base_default(recipe, source, stack, service, app_env, head_sha))
-        base_sha = recipe.resolve(base_ref) if base_ref else None
-        chain = compose_chain(app_env)
-        env = {**(dict(app_env.env) if app_env else {}), "STACK_NAME": stack}
-        overlay = {side: stamp_overlay(stack, make_stamp(sha, False), service=service, order=order)
-                   for side, sha in (("base", base_sha), ("head", head_sha)) if sha}
-        refs = {side: ref for side, ref in (("base", base_ref), ("head", head_ref)) if ref is not None}
-        # abra takes no overlay: its deploy runs the recipe's own update order
-        extra = {side: [("rerun overlay", overlay[side])] for side in refs} if backend == "stack" else {}
-        policies = {side: policy for side, (_, policy) in recipe.policies_at(refs, chain, env, extra).items()}
+        with RecipeSource(recipe_path) as recipe:  # closed: its git processes end with the plan's reads
+            state = recipe.state()
+            if state.dirty:
+                raise PlanError(
+                    f"the recipe checkout {recipe.path} is dirty ({len(state.untracked)} untracked, "
+                    f"{len(state.modified)} modified files): commit or stash first; nothing was deployed")
+            head_ref = head or "HEAD"
+            head_sha = recipe.resolve(head_ref)
+            base_ref = None if head_only else (base or _base_default(recipe, source, stack, service, app_env, head_sha))
+            base_sha = recipe.resolve(base_ref) if base_ref else None
+            chain = compose_chain(app_env)
+            env = {**(dict(app_env.env) if app_env else {}), "STACK_NAME": stack}
+            overlay = {side: stamp_overlay(stack, make_stamp(sha, False), service=service, order=order)
+                       for side, sha in (("base", base_sha), ("head", head_sha)) if sha}
+            refs = {side: ref for side, ref in (("base", base_ref), ("head", head_ref)) if ref is not None}
+            # abra takes no overlay: its deploy runs the recipe's own update order
+            extra = {side: [("rerun overlay", overlay[side])] for side in refs} if backend == "stack" else {}
+            policies = {side: policy for side, (_, policy) in recipe.policies_at(refs, chain, env, extra).items()}
     except (RecipeError, ComposeError) as exc:
         raise PlanError(str(exc)) from exc
     # a chain file one side lacks: that side deploys with the files it has

@@ -15,11 +15,11 @@ import sys
 import threading
 from pathlib import Path
 
+import git
 import pytest
 
 from ccci_tui.domain import verdict as v
 from ccci_tui.domain.replay import RECIPE, VERDICT
-from ccci_tui.sources import recipe as recipe_source
 from ccci_tui.sources.recording import read_recording
 from ccci_tui.sources.swarm import SwarmSource
 from ccci_tui.sources.target import resolve_target
@@ -66,7 +66,7 @@ def ccci(slow_bin: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 def test_the_tui_feed_shows_the_service_first_and_no_verdict_until_the_slow_recipe_read(
         slow_git, base_deployed_head_checked_out, monkeypatch):
     recipe, stack = base_deployed_head_checked_out
-    monkeypatch.setattr(recipe_source, "GIT", str(slow_git / "git"))
+    monkeypatch.setattr(git.Git, "GIT_PYTHON_GIT_EXECUTABLE", str(slow_git / "git"))  # GitPython's git
     views: list[View] = []
     got_verdict = threading.Event()
 
@@ -100,7 +100,7 @@ async def test_the_tui_paints_at_once_and_says_what_it_is_reading(slow_git, base
     from tests.tui.support import screen_text
 
     recipe, stack = base_deployed_head_checked_out
-    monkeypatch.setattr(recipe_source, "GIT", str(slow_git / "git"))
+    monkeypatch.setattr(git.Git, "GIT_PYTHON_GIT_EXECUTABLE", str(slow_git / "git"))  # GitPython's git
     app = AppOptions(source=SwarmSource(), stack=stack, service="app", cursor_blink=False,
                      resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path))).build()
     banners: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,20 @@ OVERLAY = textwrap.dedent(
             - "coop-cloud.${STACK_NAME}.overlay=lab"
     """
 )
+
+
+def git_children() -> set[int]:
+    """The pids of this process's child `git cat-file` processes (GitPython's persistent object readers)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == os.getpid() and cmdline[0].endswith(b"git") and b"cat-file" in cmdline:
+            found.add(int(stat.parent.name))
+    return found
 
 
 def init_repo(path: Path) -> git.Repo:

@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,9 +14,16 @@ import git
 import pytest
 
 from ccci_tui.domain.model import TagInfo
-from ccci_tui.sources import recipe as recipe_module
 from ccci_tui.sources.recipe import RecipeError, RecipeSource, read_recipe, sort_tags, version_key
-from tests.support.recipes import BASE_TAG, HEAD_SUBJECT, Recipe, build_recipe, compose_text, init_repo
+from tests.support.recipes import (
+    BASE_TAG,
+    HEAD_SUBJECT,
+    Recipe,
+    build_recipe,
+    compose_text,
+    git_children,
+    init_repo,
+)
 
 
 def run_git(path: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -80,6 +88,11 @@ def test_file_at_errors_name_the_ref_and_path(recipe: Recipe) -> None:
         src.file_at("0.6.0+3.2.0", "README.md")  # README.md only exists after the tags
     with pytest.raises(RecipeError, match="not a path inside the recipe"):
         src.file_at("HEAD", "../outside.yml")
+    (recipe.path / "conf").mkdir()
+    recipe.commit_file("conf/app.ini", "x\n", "add conf")
+    with pytest.raises(RecipeError, match=r"no file 'conf' at ref 'HEAD'"):
+        src.file_at("HEAD", "conf")  # a folder is not a file
+    assert src.file_at("HEAD", "conf/app.ini") == "x\n"
 
 
 def test_refs_resolve_and_exist(recipe: Recipe) -> None:
@@ -115,6 +128,48 @@ def test_detached_head(recipe: Recipe) -> None:
     assert state.head_sha == recipe.base
     assert state.describe == BASE_TAG
     assert state.head_subject == f"release {BASE_TAG}"
+
+
+def test_head_subject_is_the_first_paragraph_as_git_log_prints_it(recipe: Recipe) -> None:
+    for message in ("\n\nfix: a subject\nthat wraps   \n\nthe body\n", "one line", "trailing space  \n\nbody"):
+        (recipe.path / "README.md").write_text(message)
+        recipe.repo.index.add(["README.md"])
+        recipe.repo.index.commit(message)
+        assert RecipeSource(recipe.path).state().head_subject == run_git(recipe.path, "log", "-1", "--format=%s")
+
+
+def test_an_open_source_sees_what_changes_between_reads(recipe: Recipe) -> None:
+    with RecipeSource(recipe.path) as src:
+        assert [t.name for t in src.state().tags] == [BASE_TAG, "0.6.0+3.2.0"]
+        sha = recipe.commit_file("compose.yml", "x: 1\n", "next")
+        run_git(recipe.path, "tag", "-f", "0.6.0+3.2.0", sha)  # moved, and lightweight now
+        recipe.repo.create_tag("1.0.0+4.0.0", message="release")
+        run_git(recipe.path, "tag", "-d", BASE_TAG)
+        run_git(recipe.path, "pack-refs", "--all")  # the refs now live in packed-refs
+        (recipe.path / "new.txt").write_text("x")
+        state = src.state()
+        assert (state.head_sha, state.head_subject, state.untracked) == (sha, "next", ("new.txt",))
+        assert state.tags == (TagInfo("1.0.0+4.0.0", sha, annotated=True), TagInfo("0.6.0+3.2.0", sha, annotated=False))
+        assert state.describe == "1.0.0+4.0.0"
+        run_git(recipe.path, "checkout", "-q", "--detach", "HEAD~1")
+        assert (src.state().branch, src.resolve("HEAD")) == (None, recipe.head)
+
+
+def test_one_source_keeps_its_git_processes_until_closed(recipe: Recipe) -> None:
+    before = git_children()  # the fixture's own GitPython repo may have some
+    src = RecipeSource(recipe.path)
+    src.state()
+    running = git_children() - before
+    assert len(running) == 2  # `git cat-file --batch` and `--batch-check`, started by the first object read
+    src.file_at(BASE_TAG, "compose.yml")
+    src.state()
+    assert git_children() - before == running  # every read went through the same two processes
+    src.close()
+    assert git_children() - before == set()
+    with RecipeSource(recipe.path) as again:
+        again.state()
+        assert len(git_children() - before) == 2
+    assert git_children() - before == set()
 
 
 # -- tags: kinds and order -------------------------------------------------------------------
@@ -297,6 +352,7 @@ def test_inherited_git_dir_does_not_redirect_reads(recipe: Recipe, tmp_path: Pat
     commit(other, "f", "1", "other repo")
     monkeypatch.setenv("GIT_DIR", other.git_dir)  # as inside a git hook
     monkeypatch.setenv("GIT_WORK_TREE", str(other.working_tree_dir))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(Path(other.git_dir) / "index"))  # as in a pre-commit hook
     state = read_recipe(recipe.path)
     assert (state.head_sha, state.untracked, state.modified) == (recipe.head, (), ())
 
@@ -357,7 +413,18 @@ def test_git_timeout_is_a_clear_error(recipe: Recipe, tmp_path: Path,
     slow.write_text("#!/bin/sh\nexec sleep 10\n")
     slow.chmod(0o755)
     src = RecipeSource(recipe.path, timeout=0.3)
-    monkeypatch.setattr(recipe_module, "GIT", str(slow))
+    monkeypatch.setattr(git.Git, "GIT_PYTHON_GIT_EXECUTABLE", str(slow))  # GitPython's git, for every repo
     # The message proves the timeout killed git rather than git answering.
-    with pytest.raises(RecipeError, match=r"git rev-parse did not finish within 0\.3s"):
-        src.resolve("HEAD")
+    with pytest.raises(RecipeError, match=r"git status did not finish within 0\.3s"):
+        src.dirty_files()
+
+
+def test_without_a_git_executable_the_error_says_so(recipe: Recipe, tmp_path: Path) -> None:
+    # GitPython refuses to import without git; a fresh interpreter, as the CLI would start
+    code = ("from ccci_tui.sources.recipe import RecipeError, RecipeSource\n"
+            f"try:\n    RecipeSource({str(recipe.path)!r})\nexcept RecipeError as exc:\n    print(exc)\n")
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("git is not installed or not on PATH"), proc.stdout
