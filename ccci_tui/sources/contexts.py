@@ -188,14 +188,23 @@ class DockerContexts:
     """The docker CLI's contexts, read through SwarmSource (`nodes_ssh` reaches the other nodes of each)."""
 
     def __init__(self, env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 nodes_ssh: str | None = None) -> None:
+                 nodes_ssh: str | None = None, session: SwarmSource | None = None) -> None:
         self.env, self.timeout, self.nodes_ssh = env, timeout, nodes_ssh
+        self.session = session  # the TUI's own source: its daemon's stacks are read on its connection
 
     def contexts(self) -> tuple[DockerContext, ...]:
         return list_contexts(self.env)
 
     def read(self, contexts: Sequence[DockerContext], on_result: OnContext) -> ContextReads:
-        return read_contexts(contexts, on_result, self.timeout)
+        session = self.session
+
+        def stacks(host: str, timeout: float) -> tuple[StackSummary, ...]:
+            if session is not None and host == session.base_url:  # over ssh: no second connection
+                session.require_manager()
+                return session.stacks()
+            return swarm_stacks(host, timeout)
+
+        return read_contexts(contexts, on_result, self.timeout, reader=stacks)
 
     def source(self, context: DockerContext) -> SwarmSource:
         source = SwarmSource(context.host, self.timeout, nodes_ssh=self.nodes_ssh)

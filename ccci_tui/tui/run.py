@@ -108,7 +108,7 @@ def _live_app(args: argparse.Namespace, config: Any) -> CcciApp | str:
 
     # every docker context, for the picker (--all-contexts opens it there): --node-host names the nodes of
     # this daemon's swarm only; --nodes-ssh reaches the nodes of any
-    contexts = DockerContexts(timeout=source.timeout, nodes_ssh=source.nodes_ssh)
+    contexts = DockerContexts(timeout=source.timeout, nodes_ssh=source.nodes_ssh, session=source)
     return AppOptions(source=source, stack=stack, service=service, resolver=resolver, write=args.write,
                       rerun=StackRerunner(source, config, recipe) if args.write else None, record=tap,
                       theme=config.theme, poll_interval=config.poll_interval, contexts=contexts,

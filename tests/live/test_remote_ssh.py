@@ -76,9 +76,10 @@ def test_diagnose_and_wait_over_ssh(ssh_lab, swarm, recipe_repo):
     assert logins() - before == 1  # polls, memory samples, node contexts and the event stream: one connection
 
 
-async def test_tui_over_ssh(ssh_lab, swarm, recipe_repo, monkeypatch):
+async def test_tui_over_ssh(ssh_lab, swarm, recipe_repo, monkeypatch, tmp_path):
     import asyncio
 
+    from ccci_tui.sources.contexts import DockerContexts
     from ccci_tui.sources.swarm import SwarmSource
     from ccci_tui.sources.target import resolve_target
     from ccci_tui.tui.app import AppOptions
@@ -90,7 +91,9 @@ async def test_tui_over_ssh(ssh_lab, swarm, recipe_repo, monkeypatch):
     swarm.wait_for(stack, lambda s, t: any(x["Status"]["State"] == "running" for x in t), timeout=60)
     before, held = logins(), ssh_connections()
     source = SwarmSource(SSH_HOST)
-    app = AppOptions(source=source, stack=stack, service="app", cursor_blink=False,
+    # the docker contexts: the default one is this daemon over ssh (no stored contexts in this DOCKER_CONFIG)
+    contexts = DockerContexts({"DOCKER_HOST": SSH_HOST, "DOCKER_CONFIG": str(tmp_path)}, session=source)
+    app = AppOptions(source=source, stack=stack, service="app", cursor_blink=False, contexts=contexts,
                      resolver=lambda st, sv: resolve_target(st, sv, str(recipe.path))).build()
     async with app.run_test(size=(120, 36)) as pilot:
         loop = asyncio.get_running_loop()
@@ -104,6 +107,14 @@ async def test_tui_over_ssh(ssh_lab, swarm, recipe_repo, monkeypatch):
         assert app.main.view.verdict.kind == "stamp-mismatch"  # the base runs; the recipe HEAD is the head
         await asyncio.sleep(5)  # polls every 2 s and a memory sample, with the event stream open
         assert ssh_connections() - held == 1
+        app.action_pick_contexts()  # every context's stacks: this daemon's are read on the session's connection
+        while getattr(app.screen, "_reads", None) is None or not app.screen._reads.wait(0):
+            assert loop.time() < deadline + 30, f"the contexts picker never read its contexts: {app.screen}"
+            await asyncio.sleep(0.2)
+        await app.wait_settled()
+        assert stack in screen_text(app)
+        assert logins() - before == 1 and ssh_connections() - held == 1
+        await pilot.press("escape")
     assert logins() - before == 1  # the whole session, event stream included
     source.close()
     assert ssh_connections() == held
