@@ -171,7 +171,7 @@ class MainScreen(Screen[None]):
         tasks = self.query_one(TasksTable)
         found = tasks.mark(event.task_id)
         if event.task_id and not found:
-            tasks.border_subtitle = f"task {event.task_id[:12]} is not in view at this time"
+            tasks.set_subtitle(f"task {event.task_id[:12]} is not in view at this time")
 
     @on(TasksTable.Chosen)
     def _task_chosen(self, event: TasksTable.Chosen) -> None:

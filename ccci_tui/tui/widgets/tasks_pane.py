@@ -77,6 +77,10 @@ class TasksTable(SyncedTable):
         return obs.task(task_id) if obs is not None else None
 
     def show(self, view: View, force: bool = False) -> None:
+        with self.updating():
+            self._show(view, force)
+
+    def _show(self, view: View, force: bool) -> None:
         if not force and self._view is not None and self._view.observation is view.observation:
             return
         self._view = view
@@ -98,7 +102,7 @@ class TasksTable(SyncedTable):
             rows.append(row)
         self._rows = cache
         self.sync(rows)
-        self.border_subtitle = f"{len(tasks)} tasks"
+        self.set_subtitle(f"{len(tasks)} tasks")
 
     def on_synced_table_row_selected(self, event: SyncedTable.RowSelected) -> None:
         event.stop()
