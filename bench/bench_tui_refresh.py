@@ -38,8 +38,10 @@ _T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 _SPINS = 10_000  # loop turns a refresh may take to settle before the bench gives up
 
 
-def _build(steps: int) -> tuple[list[Any], tuple[Any, ...]]:
-    """Observations of a 1,000-task service mid-update, and a 200-service stack list."""
+def build(steps: int, services: int = SERVICES, replicas: int = REPLICAS,
+          history: int = HISTORY) -> tuple[list[Any], tuple[Any, ...]]:
+    """Observations of a `replicas` x `history`-task service mid-update (1,000 tasks by default), and the
+    list of its `services`-service stack."""
     from ccci_tui.domain.model import (
         ROLE_CURRENT,
         ROLE_PREVIOUS,
@@ -54,14 +56,14 @@ def _build(steps: int) -> tuple[list[Any], tuple[Any, ...]]:
 
     stack = "bench"
     old = SpecSummary(labels={f"coop-cloud.{stack}.chaos-version": "eb96de94"}, image="app:1", template_fp="a" * 12,
-                      update_config=UpdatePolicy(order="start-first", failure_action="rollback"), replicas=REPLICAS,
+                      update_config=UpdatePolicy(order="start-first", failure_action="rollback"), replicas=replicas,
                       memory_limit=64 << 20)
     new = replace(old, labels={f"coop-cloud.{stack}.chaos-version": "7ae7b0f7"}, image="app:2", template_fp="b" * 12)
     tasks: dict[str, TaskState] = {}
-    for slot in range(1, REPLICAS + 1):
-        for h in range(HISTORY):
+    for slot in range(1, replicas + 1):
+        for h in range(history):
             tid = f"t{slot:04d}h{h}".ljust(25, "x")
-            live = h == HISTORY - 1
+            live = h == history - 1
             tasks[tid] = TaskState(
                 id=tid, slot=slot, node_id="node1", desired="running" if live else "shutdown",
                 state="running" if live else "shutdown", exit_code=None if live else 0,
@@ -74,7 +76,7 @@ def _build(steps: int) -> tuple[list[Any], tuple[Any, ...]]:
         at = _T0 + timedelta(minutes=10, seconds=step)
         if step:  # the update replaces one slot's task per refresh: shut the old one, start a new one
             slot = step
-            live_old = f"t{slot:04d}h{HISTORY - 1}".ljust(25, "x")
+            live_old = f"t{slot:04d}h{history - 1}".ljust(25, "x")
             tasks[live_old] = replace(tasks[live_old], desired="shutdown", state="shutdown", exit_code=0,
                                       updated_at=at)
             tid = f"n{slot:04d}".ljust(25, "x")
@@ -86,12 +88,12 @@ def _build(steps: int) -> tuple[list[Any], tuple[Any, ...]]:
                            previous_spec=old if step else None, update_status=status if step else None,
                            updated_at=at)
         observations.append(Observation(at=at, service=svc, tasks=tuple(tasks.values())))
-    names = tuple(f"{stack}_s{i:03d}" for i in range(SERVICES))
+    names = tuple(f"{stack}_s{i:03d}" for i in range(services))
     stacks = (StackSummary(stack, names, "updating"),)
     return observations, stacks
 
 
-def _views(observations: list[Any]) -> tuple[list[Any], list[float]]:
+def views_of(observations: list[Any]) -> tuple[list[Any], list[float]]:
     """Views as the live feed's thread builds them, and that thread's time per refresh."""
     from ccci_tui.domain.fold import Fold
     from ccci_tui.domain.verdict import Expectation
@@ -110,7 +112,7 @@ def _views(observations: list[Any]) -> tuple[list[Any], list[float]]:
     return views, feed_ms
 
 
-def _refill_tables() -> Any:
+def refill_tables() -> Any:
     """Make every `sync` forget the rows first (clear and refill); returns the original to restore."""
     from ccci_tui.tui.widgets.synced_table import SyncedTable
 
@@ -232,7 +234,7 @@ async def painted(app: Any, shown: Callable[[], bool], rounds: int = 2) -> None:
         screen._on_timer_update()
 
 
-async def _render(views: list[Any], pilot_pauses: bool = False) -> list[float]:
+async def render(views: list[Any], pilot_pauses: bool = False) -> list[float]:
     from ccci_tui.tui.app import AppOptions
 
     class Idle:
@@ -259,14 +261,14 @@ async def _render(views: list[Any], pilot_pauses: bool = False) -> list[float]:
 
 def run(args: Any) -> dict[str, Any]:
     steps = QUICK_STEPS if getattr(args, "quick", False) else FULL_STEPS
-    observations, _ = _build(steps)
+    observations, _ = build(steps)
     print(f"  {len(observations[-1].tasks)} tasks in the watched service, {SERVICES} services in the stack, "
           f"{steps} refreshes ...", flush=True)
-    views, feed_ms = _views(observations)
-    ours = asyncio.run(_render(views))
-    diffing = _refill_tables()
+    views, feed_ms = views_of(observations)
+    ours = asyncio.run(render(views))
+    diffing = refill_tables()
     try:
-        naive = asyncio.run(_render(views))
+        naive = asyncio.run(render(views))
     finally:
         from ccci_tui.tui.widgets.synced_table import SyncedTable
 
