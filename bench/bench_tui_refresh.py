@@ -119,8 +119,7 @@ def refill_tables() -> Any:
     diffing = SyncedTable.sync
 
     def refill(self: Any, rows: Any) -> bool:
-        self._cells, self._order, self._index = {}, [], {}
-        self._strips.clear()
+        self.forget()
         return diffing(self, rows)
 
     SyncedTable.sync = refill  # type: ignore[method-assign]

@@ -153,3 +153,25 @@ async def test_a_live_timeline_built_entry_by_entry_matches_one_built_at_once() 
         assert live.cursor_row == live.row_count - 1  # still following the newest entry
         times = [live.get_cell_at((row, 1)).plain for row in range(live.row_count)]
         assert times[:4] == ["-9.0 s", "-8.0 s", "-8.0 s", "+0.0 s"] and times[-1] == "+1.0 s"
+
+
+async def test_rows_handed_over_again_keep_their_place_around_the_rows_that_changed() -> None:
+    app = Tables(SyncedTable)
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(SyncedTable)
+        rows = _rows(10)
+        table.sync(rows)
+        versions = {key: table.row_version(key) for key in table.row_keys()}
+        # the same row objects at both ends; one removed, one new and one changed between them
+        changed = (rows[5][0], (Text(rows[5][0]), Text("changed")))
+        again = [*rows[:3], ("new", (Text("new"), Text("value new"))), *rows[4:5], changed, *rows[6:]]
+        assert table.sync(again)
+        await pilot.pause()
+        assert table.row_keys() == [key for key, _ in again]
+        assert [table.get_cell_at((i, 1)).plain for i in range(table.row_count)] == [
+            cells[1].plain for _, cells in again]
+        assert table.row_version(rows[5][0]) == versions[rows[5][0]] + 1
+        assert all(table.row_version(k) == versions[k] for k in table.row_keys() if k not in ("new", rows[5][0]))
+        assert not table.sync(list(again))  # the same rows in a new list: nothing to do
+        table.forget()
+        assert table.sync(again) and table.row_keys() == [key for key, _ in again]  # a refill builds them all

@@ -114,6 +114,8 @@ class SyncedTable(ScrollView, can_focus=True):
         self._widths: list[int] = []
         self._cells: dict[str, tuple[Any, ...]] = {}
         self._order: list[str] = []
+        self._shown_rows: list[Row] = []  # the rows of the last sync, held so their ids stay theirs
+        self._shown_ids: list[int] = []
         self._index: dict[str, int] = {}
         self._version: dict[str, int] = {}
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
@@ -163,14 +165,32 @@ class SyncedTable(ScrollView, can_focus=True):
         row, column = coordinate
         return self._cells[self._order[row]][column]
 
+    def forget(self) -> None:
+        """Forget every row: the next `sync` builds, measures and draws them all (a clear and refill)."""
+        self._cells, self._order, self._index = {}, [], {}
+        self._shown_rows, self._shown_ids = [], []
+        self._strips.clear()
+
     def sync(self, rows: Sequence[Row]) -> bool:
         """Show `rows` ((key, cells) in display order); returns whether anything changed."""
         cursor_key = self.cursor_key()
-        wanted = [key for key, _ in rows]
+        # The rows the caller handed over last time, as the very same objects, at the start and at the end
+        # (a live table grows at one end, or gets a row in the middle) are what the table shows: only
+        # the rows between are looked at. Their ids are compared while the old rows are still held.
+        ids = [id(row) for row in rows]
+        old_ids, n, m = self._shown_ids, len(ids), len(self._shown_ids)
+        start, limit = 0, min(n, m)
+        while start < limit and ids[start] == old_ids[start]:
+            start += 1
+        end = 0
+        while end < limit - start and ids[n - 1 - end] == old_ids[m - 1 - end]:
+            end += 1
+        middle = rows[start:n - end]
+        wanted = [*self._order[:start], *(key for key, _ in middle), *self._order[m - end:]]
         changed = wanted != self._order
         widths = self._widths
         grew = False
-        for key, cells in rows:
+        for key, cells in middle:
             old = self._cells.get(key)
             if old is cells:
                 continue  # the caller's row cache handed back the very same row
@@ -184,14 +204,16 @@ class SyncedTable(ScrollView, can_focus=True):
                 width = _as_text(cell).cell_len
                 if width > widths[i]:  # columns only grow: a table that narrows jitters
                     widths[i], grew = width, True
+        self._shown_rows, self._shown_ids = list(rows), ids
         if not changed:
             return False
         if wanted != self._order:
-            for key in set(self._order) - set(wanted):
+            # a row not wanted any more was between the rows kept at both ends
+            for key in set(self._order[start:m - end]) - set(wanted[start:n - end]):
                 self._cells.pop(key, None)
                 self._version.pop(key, None)
             self._order = wanted
-            self._index = {key: i for i, key in enumerate(wanted)}
+            self._index = dict(zip(wanted, range(len(wanted)), strict=True))
         self._relayout()
         if cursor_key is not None and cursor_key in self._index:
             self._cursor = self._index[cursor_key]
