@@ -302,7 +302,8 @@ class SyncedTable(ScrollView, can_focus=True):
         """The key of the row under the cursor, if any."""
         return self._order[self._cursor] if self._order else None
 
-    def move_cursor(self, row: int, animate: bool = False, scroll: bool = True) -> None:
+    def move_cursor(self, row: int, animate: bool = False, scroll: bool = True, announce: bool = True) -> None:
+        """Put the cursor on `row`; `announce`: post RowHighlighted if it moved."""
         if not self._order:
             return
         row = max(0, min(row, len(self._order) - 1))
@@ -311,7 +312,7 @@ class SyncedTable(ScrollView, can_focus=True):
         if scroll:
             self._scroll_to_cursor()
         self._repaint()
-        if moved:
+        if moved and announce:
             self.post_message(self.RowHighlighted(self, row, self._order[row]))
 
     def move_to_key(self, key: str, scroll: bool = True) -> bool:

@@ -154,7 +154,8 @@ class TimelineTable(SyncedTable):
             self.move_to_key(keys[view.cursor], scroll=False)
             self._center(view.cursor)
         elif self._follow and keys:
-            self.move_cursor(row=len(keys) - 1)
+            # following selects nothing unless the pane has focus (on_synced_table_row_highlighted)
+            self.move_cursor(row=len(keys) - 1, announce=self.has_focus)
 
     def _build(self, view: View, colours: dict[str, str]) -> None:
         """Every row from `view`'s entries (a row whose inputs did not change is reused)."""
