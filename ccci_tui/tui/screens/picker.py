@@ -386,10 +386,11 @@ class PickerScreen(ModalScreen[Choice | None]):
             olist.set_options(options)  # clear_options, then add_options, hid the scrollbar and showed it again
         enabled = [i for i, o in enumerate(options) if not o.disabled]
         first = enabled[0] if enabled else None
-        olist.highlighted = next((i for i in enabled if options[i].id == was), None) if moved else None
-        if olist.highlighted is None:
-            olist.highlighted = next((i for i in enabled if options[i].id == watched_id), first)
-            self._placed = options[olist.highlighted].id if olist.highlighted is not None else None
+        target = next((i for i in enabled if options[i].id == was), None) if moved else None
+        if target is None:
+            target = next((i for i in enabled if options[i].id == watched_id), first)
+            self._placed = options[target].id if target is not None else None
+        olist.highlighted = target  # set once: the same highlight on the same options announces nothing
         self._status(len(enabled))
 
     def _status(self, n: int) -> None:
