@@ -87,7 +87,12 @@ class VerdictBanner(Vertical, can_focus=True):
             return  # the same text ("next: ..." stays while the sentence above counts seconds)
         static._ccci_shown = shown  # type: ignore[attr-defined]
         width = static.content_region.width
-        lines = len(text.wrap(self.app.console, width)) if width > 0 else -1
+        if width <= 0:
+            lines = -1
+        elif "\n" not in text.plain and text.cell_len <= width:
+            lines = 1  # fits on its line: nothing to wrap
+        else:
+            lines = len(text.wrap(self.app.console, width))
         same = lines > 0 and lines == getattr(static, "_ccci_lines", None)
         static._ccci_lines = lines  # type: ignore[attr-defined]
         static.update(text, layout=not same)
