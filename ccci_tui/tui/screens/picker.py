@@ -276,6 +276,7 @@ class PickerScreen(ModalScreen[Choice | None]):
         self._reads: ContextReads | None = None
         self._placed: str | None = None  # the option the last fill highlighted by itself
         self._made: dict[tuple[object, ...], tuple[object, Option]] = {}  # options kept across keystrokes
+        self._said: tuple[str, object] | None = None  # the status line shown
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box", classes="dialog"):
@@ -315,6 +316,7 @@ class PickerScreen(ModalScreen[Choice | None]):
             return
         if self.loader is not None and not self._loaded and not self._loading:
             self._loading = True
+            self._said = None
             self.query_one("#picker-status", Static).update(Text(f"reading {self.what}…", style="italic"))
             self.loader(self._loaded_from_thread)
 
@@ -396,15 +398,18 @@ class PickerScreen(ModalScreen[Choice | None]):
     def _status(self, n: int) -> None:
         status = self.query_one("#picker-status", Static)
         matching = f"{n} service{'s' if n != 1 else ''} match"
-        # one line high in the stylesheet: a new count needs no layout
         if self.all_contexts:
             answered = sum(1 for c in self.listed if c.name in self.found)
-            status.update(Text(f"{matching} · {answered} of {len(self.listed)} docker contexts answered",
-                               style="dim"), layout=False)
+            text = Text(f"{matching} · {answered} of {len(self.listed)} docker contexts answered", style="dim")
         elif self.error:
-            status.update(safe(f"cannot list {self.what}: {self.error}", "bold"), layout=False)
+            text = safe(f"cannot list {self.what}: {self.error}", "bold")
         elif self.stacks or self.loader is None or self._loaded:
-            status.update(Text(matching, style="dim"), layout=False)
+            text = Text(matching, style="dim")
+        else:
+            return
+        if (text.plain, text.style) != self._said:  # a keystroke often leaves the count as it was
+            self._said = (text.plain, text.style)
+            status.update(text, layout=False)  # one line high in the stylesheet: no layout
 
     @on(Input.Submitted, "#picker-filter")
     def _submitted(self) -> None:
