@@ -234,7 +234,7 @@ class MainScreen(Screen[None]):
         tasks = self._p.tasks
         found = tasks.mark(event.task_id)
         if event.task_id and not found:
-            tasks.border_subtitle = f"task {event.task_id[:12]} is not in view at this time"
+            tasks.set_subtitle(f"task {event.task_id[:12]} is not in view at this time")
 
     def on_tasks_table_chosen(self, event: TasksTable.Chosen) -> None:
         from ccci_tui.tui.screens.evidence import TaskScreen  # the pop-ups load when first opened

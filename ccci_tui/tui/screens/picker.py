@@ -10,9 +10,16 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.containers import Vertical
+from textual.css.styles import RulesMap
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.screen import ModalScreen
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import RenderOptions, Visual
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -24,6 +31,7 @@ from ccci_tui.tui.stacks import StackServices
 
 Loader = Callable[[Callable[[tuple[Any, ...] | None, str | None], None]], None]
 _SEP = "\x00"
+_MADE_KEPT = 20_000  # options picker_options keeps for later keystrokes (its `made`)
 BADGES = {"updating": "… updating", "rollback": "✖ rollback", "paused": "✖ paused", "ok": "✔ ok"}
 
 
@@ -82,10 +90,14 @@ def _service_row(name: str, widths: tuple[int, int], state: ServiceState | None,
 
 
 def picker_options(stacks: Sequence[Any], query: str, colours: dict[str, str],
-                   current: tuple[str, str] | None = None, context: str = "") -> list[Option]:
+                   current: tuple[str, str] | None = None, context: str = "",
+                   made: dict[tuple[object, ...], tuple[object, Option]] | None = None) -> list[Option]:
     """A disabled heading per stack (with its badge), then its services that match the query; the
     service being watched (`current`) is marked. With `context`, the stacks are that docker context's:
-    its name is in each heading and in the filter, and in the options' ids."""
+    its name is in each heading and in the filter, and in the options' ids. `made` keeps the options
+    built for earlier queries, by what they show: a keystroke reuses them (and what the list cached
+    about each) instead of building every row again."""
+    made = {} if made is None else made
     out: list[Option] = []
     for st in stacks:
         services = [short_service(st.name, s) for s in st.services]
@@ -95,17 +107,27 @@ def picker_options(stacks: Sequence[Any], query: str, colours: dict[str, str],
                  if matches(query, st.name, s, context)]
         if not shown:
             continue
-        head = safe(st.name, "bold")
-        head.append(f"  {BADGES.get(st.badge, st.badge)}", style=_badge(st.badge, colours)[1])
-        head.append(f"  {len(services)} service{'s' if len(services) != 1 else ''}", style="dim")
-        if context:
-            head.append_text(safe(f"  · {context}", "dim"))
-        out.append(Option(head, disabled=True))
+        key: tuple[object, ...] = ("head", context, st.name, st.badge, len(services), tuple(colours.items()))
+        if (head := made.get(key)) is None:
+            text = safe(st.name, "bold")
+            text.append(f"  {BADGES.get(st.badge, st.badge)}", style=_badge(st.badge, colours)[1])
+            text.append(f"  {len(services)} service{'s' if len(services) != 1 else ''}", style="dim")
+            if context:
+                text.append_text(safe(f"  · {context}", "dim"))
+            head = made[key] = (None, Option(text, disabled=True))
+        out.append(head[1])
         widths = (max(len(s) for s, _ in shown), max((len(_status(x)) for _, x in shown if x), default=0))
         prefix = f"{context}{_SEP}" if context else ""
         for s, state in shown:
-            row = _service_row(s, widths, state, (st.name, s) == current, colours)
-            out.append(Option(row, id=f"{prefix}{st.name}{_SEP}{s}"))
+            watching = (st.name, s) == current
+            # a service's last read is no dict key (its labels are a dict): it is the same read or not
+            key = (f"{prefix}{st.name}{_SEP}{s}", widths if state is not None else None, id(state), watching, key[-1])
+            hit = made.get(key)
+            if hit is None or hit[0] is not state:
+                hit = made[key] = (state, Option(_service_row(s, widths, state, watching, colours), id=key[0]))
+            out.append(hit[1])
+    if len(made) > _MADE_KEPT:
+        made.clear()  # the next keystroke builds what it shows again
     return out
 
 
@@ -129,7 +151,8 @@ def _context_heading(ctx: DockerContext, result: ContextStacks | None, watched: 
 
 def context_options(contexts: Sequence[DockerContext], found: Mapping[str, ContextStacks], query: str,
                     colours: dict[str, str], current: tuple[str, str, str] | None = None,
-                    timeout: float = 10.0) -> list[Option]:
+                    timeout: float = 10.0, made: dict[tuple[object, ...], tuple[object, Option]] | None = None,
+                    ) -> list[Option]:
     """Every docker context in `contexts` order: a disabled line saying how its read went (or that it is
     still going), then its stacks as `picker_options` lists them, with the context in each heading.
     `current`: the (context, stack, service) watched."""
@@ -138,11 +161,73 @@ def context_options(contexts: Sequence[DockerContext], found: Mapping[str, Conte
         result = found.get(ctx.name)
         watched = current is not None and current[0] == ctx.name
         rows = picker_options(result.stacks or () if result else (), query, colours,
-                              current[1:] if watched and current else None, ctx.name)
+                              current[1:] if watched and current else None, ctx.name, made)
         if rows or not query.strip() or matches(query, ctx.name, ""):
             out.append(Option(_context_heading(ctx, result, watched, timeout, colours), disabled=True))
         out += rows
     return out
+
+
+# The stylesheet sizes the filter and the list, so a keystroke that changes what they hold needs no
+# layout of the screen (nor of the main screen beneath the dialog): their virtual sizes move their
+# scrollbars only, and a scrollbar that appears or goes asks for a layout itself.
+
+
+class PickerInput(Input):
+    """The filter."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+
+class PickerList(OptionList):
+    """The list; an option's rendered lines are kept across `set_options` (picker_options reuses its
+    options), so a keystroke draws only the options it shows for the first time."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        # (option, style, width) -> (the option's index the lines were drawn at, the lines)
+        self._kept: LRUCache[tuple[Option, Style, int], tuple[int, list[Strip]]] = LRUCache(1024)
+
+    def _get_visual(self, option: Option) -> Visual:
+        visual = super()._get_visual(option)  # kept on the option
+        if not isinstance(visual, _KeptHeight):
+            visual = option._visual = _KeptHeight(visual)
+        return visual
+
+    def _get_option_render(self, option: Option, style: Style) -> list[Strip]:
+        index = self._option_to_index[option]
+        key = (option, style, self.scrollable_content_region.width)
+        hit = self._kept.get(key)
+        if hit is None:
+            strips = super()._get_option_render(option, style)
+        elif hit[0] != index:  # the lines name their option's index (for a click): name the new one
+            strips = [strip.apply_meta({"option": index}) for strip in hit[1]]
+        else:
+            return hit[1]
+        self._kept[key] = (index, strips)
+        return strips
+
+
+class _KeptHeight(Visual):
+    """An option's visual with its height at each width kept: the list asks for the height of every
+    option it is given, and a keystroke gives it the options it had (picker_options reuses them)."""
+
+    def __init__(self, visual: Visual) -> None:
+        self.visual = visual
+        self.heights: dict[int, int] = {}
+
+    def render_strips(self, width: int, height: int | None, style: Style, options: RenderOptions) -> list[Strip]:
+        return self.visual.render_strips(width, height, style, options)
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return self.visual.get_optimal_width(rules, container_width)
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        if (height := self.heights.get(width)) is None:
+            height = self.heights[width] = self.visual.get_height(rules, width)
+        return height
 
 
 class PickerScreen(ModalScreen[Choice | None]):
@@ -190,11 +275,13 @@ class PickerScreen(ModalScreen[Choice | None]):
         self.found: dict[str, ContextStacks] = {}
         self._reads: ContextReads | None = None
         self._placed: str | None = None  # the option the last fill highlighted by itself
+        self._made: dict[tuple[object, ...], tuple[object, Option]] = {}  # options kept across keystrokes
+        self._said: tuple[str, object] | None = None  # the status line shown
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box", classes="dialog"):
-            yield Input(id="picker-filter")
-            yield OptionList(id="picker-list")
+            yield PickerInput(id="picker-filter")
+            yield PickerList(id="picker-list")
             yield Static("", id="picker-status")
 
     def _titles(self) -> None:
@@ -229,6 +316,7 @@ class PickerScreen(ModalScreen[Choice | None]):
             return
         if self.loader is not None and not self._loaded and not self._loading:
             self._loading = True
+            self._said = None
             self.query_one("#picker-status", Static).update(Text(f"reading {self.what}…", style="italic"))
             self.loader(self._loaded_from_thread)
 
@@ -288,22 +376,23 @@ class PickerScreen(ModalScreen[Choice | None]):
         if self.all_contexts:
             watched = self._watched()
             timeout = self.access.timeout if self.access is not None else 0.0
-            options = context_options(self.listed, self.found, query, colours, watched, timeout)
+            options = context_options(self.listed, self.found, query, colours, watched, timeout, self._made)
             watched_id = _SEP.join(watched) if watched else None
         else:
-            options = picker_options(self.stacks, query, colours, self.current)
+            options = picker_options(self.stacks, query, colours, self.current, made=self._made)
             watched_id = f"{self.current[0]}{_SEP}{self.current[1]}" if self.current else None
         olist = self.query_one(OptionList)
         was = olist.highlighted_option.id if keep and olist.highlighted_option is not None else None
         moved = was is not None and was != self._placed  # by the user, since the last fill placed it
-        olist.clear_options()
-        olist.add_options(options)
+        if olist.options != options:  # the same options (picker_options keeps them): nothing to redraw
+            olist.set_options(options)  # clear_options, then add_options, hid the scrollbar and showed it again
         enabled = [i for i, o in enumerate(options) if not o.disabled]
         first = enabled[0] if enabled else None
-        olist.highlighted = next((i for i in enabled if options[i].id == was), None) if moved else None
-        if olist.highlighted is None:
-            olist.highlighted = next((i for i in enabled if options[i].id == watched_id), first)
-            self._placed = options[olist.highlighted].id if olist.highlighted is not None else None
+        target = next((i for i in enabled if options[i].id == was), None) if moved else None
+        if target is None:
+            target = next((i for i in enabled if options[i].id == watched_id), first)
+            self._placed = options[target].id if target is not None else None
+        olist.highlighted = target  # set once: the same highlight on the same options announces nothing
         self._status(len(enabled))
 
     def _status(self, n: int) -> None:
@@ -311,12 +400,16 @@ class PickerScreen(ModalScreen[Choice | None]):
         matching = f"{n} service{'s' if n != 1 else ''} match"
         if self.all_contexts:
             answered = sum(1 for c in self.listed if c.name in self.found)
-            status.update(Text(f"{matching} · {answered} of {len(self.listed)} docker contexts answered",
-                               style="dim"))
+            text = Text(f"{matching} · {answered} of {len(self.listed)} docker contexts answered", style="dim")
         elif self.error:
-            status.update(safe(f"cannot list {self.what}: {self.error}", "bold"))
+            text = safe(f"cannot list {self.what}: {self.error}", "bold")
         elif self.stacks or self.loader is None or self._loaded:
-            status.update(Text(matching, style="dim"))
+            text = Text(matching, style="dim")
+        else:
+            return
+        if (text.plain, text.style) != self._said:  # a keystroke often leaves the count as it was
+            self._said = (text.plain, text.style)
+            status.update(text, layout=False)  # one line high in the stylesheet: no layout
 
     @on(Input.Submitted, "#picker-filter")
     def _submitted(self) -> None:

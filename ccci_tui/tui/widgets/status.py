@@ -82,8 +82,17 @@ class VerdictBanner(Vertical, can_focus=True):
         While updating, the sentence changes every second ("12 s so far"); a layout of the whole
         screen for that would cost more than everything else a refresh does.
         """
+        shown = (text.plain, text.spans, text.style)
+        if shown == getattr(static, "_ccci_shown", None):
+            return  # the same text ("next: ..." stays while the sentence above counts seconds)
+        static._ccci_shown = shown  # type: ignore[attr-defined]
         width = static.content_region.width
-        lines = len(text.wrap(self.app.console, width)) if width > 0 else -1
+        if width <= 0:
+            lines = -1
+        elif "\n" not in text.plain and text.cell_len <= width:
+            lines = 1  # fits on its line: nothing to wrap
+        else:
+            lines = len(text.wrap(self.app.console, width))
         same = lines > 0 and lines == getattr(static, "_ccci_lines", None)
         static._ccci_lines = lines  # type: ignore[attr-defined]
         static.update(text, layout=not same)

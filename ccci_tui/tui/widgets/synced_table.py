@@ -9,8 +9,10 @@ on the Line API: a frame renders the visible lines only, from per-row strips cac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from math import ceil
+from typing import Any, ClassVar, NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -18,9 +20,10 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 Row = tuple[str, Sequence[Any]]
@@ -111,11 +114,19 @@ class SyncedTable(ScrollView, can_focus=True):
         self._widths: list[int] = []
         self._cells: dict[str, tuple[Any, ...]] = {}
         self._order: list[str] = []
+        self._shown_rows: list[Row] = []  # the rows of the last sync, held so their ids stay theirs
+        self._shown_ids: list[int] = []
         self._index: dict[str, int] = {}
         self._version: dict[str, int] = {}
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._cursor = 0
         self._layout_key: tuple[object, ...] = ()
+        self._frame: _Frame | None = None
+        self._drawn: dict[int, tuple[str | None, int, bool]] = {}  # line -> (row key, version, cursor) drawn there
+        self._subtitle: str | None = None
+        self._batching = 0
+        self._bars_set: set[ScrollBar] = set()  # bars given new sizes or a new position in this batch
+        self._bars_drawn: dict[ScrollBar, tuple[int, int, int]] = {}  # bar -> the thumb it was last drawn with
 
     # ---- columns and rows -------------------------------------------------------------
 
@@ -124,6 +135,7 @@ class SyncedTable(ScrollView, can_focus=True):
         self._column_keys.append(key or label)
         self._widths.append(len(label))
         self._relayout()
+        self.refresh()
 
     @property
     def columns(self) -> list[str]:
@@ -153,14 +165,32 @@ class SyncedTable(ScrollView, can_focus=True):
         row, column = coordinate
         return self._cells[self._order[row]][column]
 
+    def forget(self) -> None:
+        """Forget every row: the next `sync` builds, measures and draws them all (a clear and refill)."""
+        self._cells, self._order, self._index = {}, [], {}
+        self._shown_rows, self._shown_ids = [], []
+        self._strips.clear()
+
     def sync(self, rows: Sequence[Row]) -> bool:
         """Show `rows` ((key, cells) in display order); returns whether anything changed."""
         cursor_key = self.cursor_key()
-        wanted = [key for key, _ in rows]
+        # The rows the caller handed over last time, as the very same objects, at the start and at the end
+        # (a live table grows at one end, or gets a row in the middle) are what the table shows: only
+        # the rows between are looked at. Their ids are compared while the old rows are still held.
+        ids = [id(row) for row in rows]
+        old_ids, n, m = self._shown_ids, len(ids), len(self._shown_ids)
+        start, limit = 0, min(n, m)
+        while start < limit and ids[start] == old_ids[start]:
+            start += 1
+        end = 0
+        while end < limit - start and ids[n - 1 - end] == old_ids[m - 1 - end]:
+            end += 1
+        middle = rows[start:n - end]
+        wanted = [*self._order[:start], *(key for key, _ in middle), *self._order[m - end:]]
         changed = wanted != self._order
         widths = self._widths
         grew = False
-        for key, cells in rows:
+        for key, cells in middle:
             old = self._cells.get(key)
             if old is cells:
                 continue  # the caller's row cache handed back the very same row
@@ -174,28 +204,97 @@ class SyncedTable(ScrollView, can_focus=True):
                 width = _as_text(cell).cell_len
                 if width > widths[i]:  # columns only grow: a table that narrows jitters
                     widths[i], grew = width, True
+        self._shown_rows, self._shown_ids = list(rows), ids
         if not changed:
             return False
         if wanted != self._order:
-            for key in set(self._order) - set(wanted):
+            # a row not wanted any more was between the rows kept at both ends
+            for key in set(self._order[start:m - end]) - set(wanted[start:n - end]):
                 self._cells.pop(key, None)
                 self._version.pop(key, None)
             self._order = wanted
-            self._index = {key: i for i, key in enumerate(wanted)}
-        if grew:
-            self._strips.clear()
+            self._index = dict(zip(wanted, range(len(wanted)), strict=True))
         self._relayout()
         if cursor_key is not None and cursor_key in self._index:
             self._cursor = self._index[cursor_key]
         self._cursor = max(0, min(self._cursor, len(self._order) - 1))
-        self.refresh()
+        if grew:
+            self._strips.clear()
+            self.refresh()  # every line, the header too, is laid out on the new widths
+        else:
+            self._repaint()
         return True
 
     def _relayout(self) -> None:
         width = sum(w + 2 * _PAD for w in self._widths)
         size = Size(width, len(self._order) + 1)
-        if size != self.virtual_size:
-            self.virtual_size = size
+        if size == self.virtual_size:
+            return
+        if not self.container_size or self.styles.height is None or self.styles.height.is_auto:
+            self.virtual_size = size  # the table's own size follows its rows: lay the screen out again
+            return
+        # the stylesheet sizes the table, so more rows move only its scrollbars; a scrollbar that
+        # appears or goes asks for a layout itself (show_*_scrollbar)
+        self.set_reactive(SyncedTable.virtual_size, size)
+        self._scroll_update(size)
+
+    # ---- scrollbars: redrawn only when their thumb moves ----------------------------------
+    # A live table grows by a row or two per refresh; that rarely moves a thumb by one of the
+    # eighths of a cell it is drawn in, and each redraw of a bar costs more than the rows changed.
+
+    def _scroll_update(self, virtual_size: Size) -> None:
+        self._refresh_scrollbars()
+        width, height = self.container_size
+        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
+            self._set_bar(self.vertical_scrollbar, window_virtual_size=virtual_size.height,
+                          window_size=height - self.scrollbar_size_horizontal)
+        if self.show_horizontal_scrollbar and self.styles.scrollbar_size_horizontal:
+            self._set_bar(self.horizontal_scrollbar, window_virtual_size=virtual_size.width,
+                          window_size=width - self.scrollbar_size_vertical)
+        self.scroll_x = self.validate_scroll_x(self.scroll_x)
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+
+    @contextmanager
+    def updating(self) -> Iterator[None]:
+        """Rows, cursor and scroll changed inside redraw a scrollbar once, at the end, if its thumb moved
+        (more rows, then a scroll to follow them, often leave it where it was)."""
+        self._batching += 1
+        try:
+            yield
+        finally:
+            self._batching -= 1
+            if not self._batching:
+                self._check_bars()
+
+    def _set_bar(self, bar: ScrollBar, **values: float) -> None:
+        for name, value in values.items():
+            bar.set_reactive(getattr(ScrollBar, name), value)
+        self._bars_set.add(bar)
+        if not self._batching:
+            self._check_bars()
+
+    def _check_bars(self) -> None:
+        for bar in self._bars_set:
+            thumb = _thumb(bar)
+            if not bar.is_mounted or thumb is None or self._bars_drawn.get(bar) != thumb:
+                bar.refresh()
+            if bar.is_mounted and thumb is not None:
+                self._bars_drawn[bar] = thumb
+            else:  # a bar not mounted yet loses a refresh: ask again next time
+                self._bars_drawn.pop(bar, None)
+        self._bars_set.clear()
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        if self.show_horizontal_scrollbar:
+            self._set_bar(self.horizontal_scrollbar, position=new_value)
+        if round(old_value) != round(new_value):
+            self.refresh(self.size.region)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        if self.show_vertical_scrollbar:
+            self._set_bar(self.vertical_scrollbar, position=new_value)
+        if round(old_value) != round(new_value):
+            self.refresh(self.size.region)
 
     # ---- cursor -------------------------------------------------------------------------
 
@@ -203,7 +302,8 @@ class SyncedTable(ScrollView, can_focus=True):
         """The key of the row under the cursor, if any."""
         return self._order[self._cursor] if self._order else None
 
-    def move_cursor(self, row: int, animate: bool = False, scroll: bool = True) -> None:
+    def move_cursor(self, row: int, animate: bool = False, scroll: bool = True, announce: bool = True) -> None:
+        """Put the cursor on `row`; `announce`: post RowHighlighted if it moved."""
         if not self._order:
             return
         row = max(0, min(row, len(self._order) - 1))
@@ -211,8 +311,8 @@ class SyncedTable(ScrollView, can_focus=True):
         self._cursor = row
         if scroll:
             self._scroll_to_cursor()
-        self.refresh()
-        if moved:
+        self._repaint()
+        if moved and announce:
             self.post_message(self.RowHighlighted(self, row, self._order[row]))
 
     def move_to_key(self, key: str, scroll: bool = True) -> bool:
@@ -271,22 +371,65 @@ class SyncedTable(ScrollView, can_focus=True):
 
     # ---- rendering ----------------------------------------------------------------------
 
+    def set_subtitle(self, text: str) -> None:
+        """The border's subtitle; redraws the bottom border only (`border_subtitle = ` redraws every line)."""
+        if text == self._subtitle:
+            return
+        self._subtitle = text
+        self._border_subtitle = self.render_str(text).expand_tabs(4).split()[0]
+        outer = self.outer_size
+        if not self.is_mounted or not outer:
+            self.refresh()
+            return
+        offset = self.content_offset  # regions are relative to the content: the border is outside it
+        self.refresh(Region(-offset.x, outer.height - 1 - offset.y, outer.width, 1))
+
+    def _repaint(self) -> None:
+        """Mark for drawing the visible lines whose row, row version or cursor differ from what they show."""
+        if not self.is_mounted:
+            self.refresh()
+            return
+        region = self.scrollable_content_region
+        top, width = int(self.scroll_y), region.width
+        order, version, dirty = self._order, self._version, []
+        for y in range(1, region.height):
+            row = top + y - 1
+            key = order[row] if row < len(order) else None
+            if self._drawn.get(y) != (key, version.get(key, 0) if key is not None else 0, row == self._cursor):
+                dirty.append(Region(0, y, width, 1))
+        if dirty:
+            self.refresh(*dirty)
+
+    def _new_frame(self) -> _Frame:
+        return _Frame(self.rich_style, self.get_component_rich_style("synced-table--cursor"),
+                      self.get_component_rich_style("synced-table--header"), self.scroll_offset,
+                      self.scrollable_content_region.width, tuple(self._widths))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # what every line of a frame shares, looked up once a frame (rich_style walks the ancestors)
+        self._frame = self._new_frame()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        frame = self._frame or self._new_frame()
+        scroll_x, scroll_y = frame.offset
         if y == 0:
-            style = self.get_component_rich_style("synced-table--header")
-            strip = self._strip(("header", style, tuple(self._widths)), self._labels, style)
+            strip = self._strip(("header", frame.header, frame.widths), self._labels, frame.header)
         else:
             row = scroll_y + y - 1
             if row >= len(self._order):
-                return Strip.blank(width, self.rich_style)
+                self._drawn[y] = (None, 0, row == self._cursor)
+                return Strip.blank(frame.width, frame.base)
             key = self._order[row]
             cursor = row == self._cursor
-            style = self.get_component_rich_style("synced-table--cursor") if cursor else self.rich_style
-            cache_key = (key, self._version.get(key, 0), cursor, style, tuple(self._widths))
-            strip = self._strip(cache_key, self._cells[key], style)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+            version = self._version.get(key, 0)
+            self._drawn[y] = (key, version, cursor)
+            style = frame.cursor if cursor else frame.base
+            strip = self._strip((key, version, cursor, style, frame.widths), self._cells[key], style)
+        return strip.crop_extend(scroll_x, scroll_x + frame.width, frame.base)
 
     def _strip(self, cache_key: tuple[object, ...], cells: Sequence[Any], style: Style) -> Strip:
         cached = self._strips.get(cache_key)
@@ -306,6 +449,30 @@ class SyncedTable(ScrollView, can_focus=True):
         strip = Strip(segments).apply_style(style)
         self._strips[cache_key] = strip
         return strip
+
+
+def _thumb(bar: ScrollBar) -> tuple[int, int, int] | None:
+    """Where `bar` draws its thumb, in eighths of a cell (ScrollBar._render_bar and
+    ScrollBarRender.render_bar in Textual 8.2, which pyproject pins)."""
+    virtual = ceil(bar.window_virtual_size)
+    window = ceil(bar.window_size if bar.window_size < bar.window_virtual_size else 0)
+    size = bar.size.height if bar.vertical else bar.size.width
+    if not (window and size and virtual and size != virtual):
+        return None
+    thumb = max(1, window / (virtual / size))
+    start = int((size - thumb) * (bar.position / (virtual - window)) * 8)
+    return size, start, start + ceil(thumb * 8)
+
+
+class _Frame(NamedTuple):
+    """What the lines of one frame share."""
+
+    base: Style
+    cursor: Style
+    header: Style
+    offset: Offset
+    width: int
+    widths: tuple[int, ...]
 
 
 def _same(a: Any, b: Any) -> bool:

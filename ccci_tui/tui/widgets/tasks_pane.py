@@ -56,7 +56,8 @@ class TasksTable(SyncedTable):
         super().__init__(id=id)
         self.marked: str | None = None
         self._view: View | None = None
-        self._rows: dict[str, tuple[tuple[object, ...], Row]] = {}
+        self._rows: dict[str, tuple[TaskState, bool, Row]] = {}  # task id -> (task, marked, its row)
+        self._built_for: tuple[object, ...] = ()  # (memory limit, theme) the rows were built with
 
     def on_mount(self) -> None:
         for name in COLUMNS:
@@ -77,6 +78,10 @@ class TasksTable(SyncedTable):
         return obs.task(task_id) if obs is not None else None
 
     def show(self, view: View, force: bool = False) -> None:
+        with self.updating():
+            self._show(view, force)
+
+    def _show(self, view: View, force: bool) -> None:
         if not force and self._view is not None and self._view.observation is view.observation:
             return
         self._view = view
@@ -87,18 +92,21 @@ class TasksTable(SyncedTable):
         marked = self._find(self.marked) if self.marked else None
         theme = self.app.current_theme
         colours = {"error": theme.error or "red", "warning": theme.warning or "yellow"}
+        if (limit, theme.name) != self._built_for:  # in every row: its colours, and the memory bar's limit
+            self._rows, self._built_for = {}, (limit, theme.name)
+        marked_id = marked.id if marked is not None else None
         # a row is rebuilt only when its task (or its mark) changed: polls repeat most tasks as they were
-        rows: list[Row] = []
-        cache: dict[str, tuple[tuple[object, ...], Row]] = {}
+        old, kept, rows = self._rows, {}, []
         for t in tasks:
-            inputs = (t, marked is not None and t.id == marked.id, limit, theme.name)
-            hit = self._rows.get(t.id)
-            row = hit[1] if hit is not None and hit[0] == inputs else task_row(t, inputs[1], colours, limit)
-            cache[t.id] = (inputs, row)
-            rows.append(row)
-        self._rows = cache
+            mark = t.id == marked_id
+            hit = old.get(t.id)
+            if hit is None or hit[1] != mark or (hit[0] is not t and hit[0] != t):
+                hit = (t, mark, task_row(t, mark, colours, limit))
+            kept[t.id] = hit
+            rows.append(hit[2])
+        self._rows = kept
         self.sync(rows)
-        self.border_subtitle = f"{len(tasks)} tasks"
+        self.set_subtitle(f"{len(tasks)} tasks")
 
     def on_synced_table_row_selected(self, event: SyncedTable.RowSelected) -> None:
         event.stop()
