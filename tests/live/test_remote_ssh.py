@@ -20,24 +20,28 @@ from ccci_tui.sources.swarm import SwarmSource
 from tests.support.deploy import deploy_recipe
 from tests.support.lab import lab_docker_host
 from tests.support.recipes import BASE_TAG
-from tests.support.ssh import SSH_HOST, logins, sessions, ssh_down, ssh_up
+from tests.support.ssh import SSH_HOST, logins, sessions, shared_sshd, sshd_turn
 
-# serial: the module's sshd is started and stopped by a module fixture, so all its tests must run in one
-# process (under xdist a second worker's teardown stopped the sshd the first was using)
-pytestmark = [pytest.mark.live, pytest.mark.serial]
+# in the parallel phase: xdist workers share the lab's sshd (the last one stops it) and take turns on it
+pytestmark = [pytest.mark.live]
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def ssh_lab():
-    problem = ssh_up()
-    if problem is not None:
-        reason = f"lab sshd unavailable: {problem}"
+def _sshd():
+    with shared_sshd() as problem:
+        yield problem
+
+
+@pytest.fixture
+def ssh_lab(_sshd):
+    if _sshd is not None:
+        reason = f"lab sshd unavailable: {_sshd}"
         if os.environ.get("CCCI_REQUIRE_SWARM") == "1":
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
-    yield {**os.environ, "DOCKER_HOST": SSH_HOST}
-    ssh_down()
+    with sshd_turn():
+        yield {**os.environ, "DOCKER_HOST": SSH_HOST}
 
 
 def ssh_connections() -> int:

@@ -3,8 +3,12 @@ lab daemon): bring it up and down, and count the ssh connections it accepted, fr
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.lab import SWARM_LAB
@@ -20,6 +24,54 @@ def ssh_up() -> str | None:
 
 def ssh_down() -> None:
     subprocess.run([str(SWARM_LAB), "ssh-down"], capture_output=True, timeout=60, check=False)
+
+
+_SHARED = Path("/tmp/ccci-lab-sshd")  # the test processes that use the lab's sshd, and the locks they share
+
+
+@contextlib.contextmanager
+def _locked(name: str) -> Iterator[None]:
+    _SHARED.mkdir(exist_ok=True)
+    with open(_SHARED / name, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file closes, or when the process dies
+        yield
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def shared_sshd() -> Iterator[str | None]:
+    """The lab's sshd for this process (an xdist worker) while others may use it too: the first user starts
+    it, the last one stops it (each user is a pid file; a dead worker's is not counted). Yields None when it
+    serves, else why not."""
+    me = _SHARED / f"user-{os.getpid()}"
+    with _locked("users.lock"):
+        me.touch()
+        problem = ssh_up()
+    try:
+        yield problem
+    finally:
+        with _locked("users.lock"):
+            me.unlink(missing_ok=True)
+            others = [f for f in _SHARED.glob("user-*") if _alive(int(f.name[5:]))]
+            if not others:
+                ssh_down()
+
+
+@contextlib.contextmanager
+def sshd_turn() -> Iterator[None]:
+    """This test alone on the lab's sshd: connections are counted in its log and sessions are killed, so two
+    tests on it at once (two xdist workers) would see each other's."""
+    with _locked("turn.lock"):
+        yield
 
 
 def serving() -> bool:
