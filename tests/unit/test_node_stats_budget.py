@@ -6,7 +6,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from ccci_tui.sources.swarm import NODE_STATS_BUDGET, SwarmSource
+from ccci_tui.sources.memory_reads import NODE_STATS_BUDGET
+from ccci_tui.sources.swarm import SwarmSource
 
 NODE = "node1"
 
