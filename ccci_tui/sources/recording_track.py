@@ -45,7 +45,7 @@ class Track:
         if prev is None:
             raise CodecError("a delta with nothing to apply to (no readable keyframe before it)")
         if not delta:
-            obs = Observation(at=at, service=prev.service, tasks=prev.tasks, error=prev.error, nodes=prev.nodes)
+            obs = Observation(at, prev.service, prev.tasks, prev.error, prev.nodes)
             self.obs = obs
             return obs
         if not isinstance(delta, dict) or not _DELTA_OPS.issuperset(delta):
@@ -81,8 +81,7 @@ class Track:
             except (KeyError, TypeError) as exc:
                 raise CodecError(f"task order names an unknown task {exc}") from exc
         error = sets.get("error", None if "error" in delta.get(codec.REMOVED, ()) else prev.error)
-        obs = Observation(at=at, service=service, tasks=ordered, error=error,
-                          nodes=self._nodes(prev, delta, sets, nested))
+        obs = Observation(at, service, ordered, error, self._nodes(prev, delta, sets, nested))
         self.obs, self.tasks = obs, tasks
         return obs
 
