@@ -246,13 +246,14 @@ def test_padded_doubled_or_escaped_lines_are_judged_as_json_loads_judges_them(tm
 
 
 def test_reading_leaves_the_garbage_collector_as_it_found_it(tmp_path):
-    path = tmp_path / "r.jsonl.gz"
-    write_run(path)
+    path = demo_path()
     was = gc.isenabled()
     try:
         gc.enable()
-        read_recording(path)
+        rec = read_recording(path)
         assert gc.isenabled()
+        oldest = {id(o) for o in gc.get_objects(generation=2)}
+        assert all(id(r) in oldest for r in rec.records)  # not left for a young collection to walk
         gc.disable()
         read_recording(path)
         assert not gc.isenabled()
@@ -262,7 +263,12 @@ def test_reading_leaves_the_garbage_collector_as_it_found_it(tmp_path):
         with pytest.raises(RecordingError):
             read_recording(make(tmp_path / "bad.jsonl", b"not json\n"))
         assert gc.isenabled()
+        gc.freeze()  # objects someone froze on purpose stay frozen
+        frozen = gc.get_freeze_count()
+        read_recording(path)
+        assert gc.get_freeze_count() == frozen
     finally:
+        gc.unfreeze()
         (gc.enable if was else gc.disable)()
 
 
