@@ -8,6 +8,7 @@ trees (docs/recording-format.md); nothing here does I/O.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -39,6 +40,7 @@ from ccci_tui.domain.verdict import Evidence, Verdict
 
 Tree = dict[str, Any]
 _MISSING = dataclasses.MISSING
+_intern = sys.intern
 
 
 class CodecError(ValueError):
@@ -55,8 +57,7 @@ def encode_time(dt: datetime) -> str:
     return dt.isoformat(timespec="microseconds")
 
 
-@lru_cache(maxsize=4096)
-def decode_time(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
     """The datetime `encode_time` wrote; CodecError for anything without a UTC offset."""
     try:
         dt = datetime.fromisoformat(text)
@@ -68,6 +69,12 @@ def decode_time(text: str) -> datetime:
     if tz is None or dt.utcoffset() is None:
         raise CodecError(f"time without a UTC offset: {text!r}")
     return dt.replace(tzinfo=UTC) if not dt.utcoffset() else dt
+
+
+@lru_cache(maxsize=4096)
+def decode_time(text: str) -> datetime:
+    """`parse_time`, cached: a service's and its tasks' times repeat from read to read."""
+    return parse_time(text)
 
 
 # ---- dataclass tables ------------------------------------------------------------------------
@@ -126,13 +133,18 @@ def _plain_out(value: Any) -> Any:
 
 
 def _plain_in(value: Any) -> Any:
+    """A stored plain value as the model holds it: lists become tuples, text is interned.
+
+    A recording repeats the same ids, names and labels in record after record; interned, a loaded
+    recording holds each once instead of once per record.
+    """
+    if type(value) is str:
+        return _intern(value)
     if isinstance(value, list):
         return tuple(_plain_in(v) for v in value)  # every sequence in the model is a tuple
     if isinstance(value, dict):
-        for v in value.values():
-            if isinstance(v, list | dict):
-                return {k: _plain_in(v) for k, v in value.items()}
-        return dict(value)  # labels and attributes: text only, a plain copy will do
+        return {_intern(k) if type(k) is str else k: _intern(v) if type(v) is str else _plain_in(v)
+                for k, v in value.items()}
     return value
 
 
@@ -203,7 +215,10 @@ def _decode_fields(cls: type, plan: dict[str, tuple[int, Any]], tree: Any) -> di
                 continue  # a field a later version added: ignored, as the format promises
             how = step[0]
             if how == 0 or value is None:
-                out[name] = _plain_in(value) if isinstance(value, list | dict) else value
+                if type(value) is str:
+                    out[name] = _intern(value)
+                else:
+                    out[name] = _plain_in(value) if isinstance(value, list | dict) else value
             elif how == 1:
                 out[name] = decode_time(value)
             elif how == 2:
@@ -227,9 +242,8 @@ def decode(cls: type, tree: Any, extra: Mapping[str, Any] | None = None) -> Any:
     kwargs = _decode_fields(cls, plan, tree)
     if extra:
         kwargs = {**extra, **kwargs}
-    missing = _REQUIRED[cls] - kwargs.keys()
-    if missing:
-        raise CodecError(f"{cls.__name__}: field {min(missing)!r} is missing")
+    if not kwargs.keys() >= _REQUIRED[cls]:
+        raise CodecError(f"{cls.__name__}: field {min(_REQUIRED[cls] - kwargs.keys())!r} is missing")
     try:
         return cls(**kwargs)
     except TypeError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from ccci_tui.domain import codec
@@ -17,6 +18,7 @@ KEYFRAME_EVERY = 100
 HEARTBEAT_S = 10.0  # an unchanged read is written at most this often (`record --heartbeat`, the TUI, `wait --record`)
 POLICY_SIDES = ("base", "head")
 _DELTA_OPS = frozenset((codec.SET, codec.NESTED, codec.REMOVED))
+_task_id = attrgetter("id")
 
 
 class RecordingError(RuntimeError):
@@ -45,7 +47,7 @@ class Track:
         if prev is None:
             raise CodecError("a delta with nothing to apply to (no readable keyframe before it)")
         if not delta:
-            obs = Observation(at=at, service=prev.service, tasks=prev.tasks, error=prev.error, nodes=prev.nodes)
+            obs = Observation(at, prev.service, prev.tasks, prev.error, prev.nodes)
             self.obs = obs
             return obs
         if not isinstance(delta, dict) or not _DELTA_OPS.issuperset(delta):
@@ -75,14 +77,13 @@ class Track:
         if tasks is self.tasks and "order" not in sets:
             ordered = prev.tasks
         else:
-            order = sets["order"] if "order" in sets else [t.id for t in prev.tasks]
+            order = sets["order"] if "order" in sets else map(_task_id, prev.tasks)
             try:
-                ordered = tuple(tasks[i] for i in order)
+                ordered = tuple(map(tasks.__getitem__, order))
             except (KeyError, TypeError) as exc:
                 raise CodecError(f"task order names an unknown task {exc}") from exc
         error = sets.get("error", None if "error" in delta.get(codec.REMOVED, ()) else prev.error)
-        obs = Observation(at=at, service=service, tasks=ordered, error=error,
-                          nodes=self._nodes(prev, delta, sets, nested))
+        obs = Observation(at, service, ordered, error, self._nodes(prev, delta, sets, nested))
         self.obs, self.tasks = obs, tasks
         return obs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import zlib
@@ -231,6 +232,57 @@ def test_unknown_kinds_and_bad_records_are_skipped_with_their_line(tmp_path):
     assert [r.value for r in rec.records] == ["ok", "still read"]
     assert [n for n, _ in rec.skipped] == [3, 4, 5, 6]
     assert "unknown record kind 'x'" in rec.skipped[0][1] and "no time" in rec.skipped[1][1]
+
+
+def test_padded_doubled_or_escaped_lines_are_judged_as_json_loads_judges_them(tmp_path):
+    body = [HEADER, b'{"t": "2026-01-01T00:00:01Z", "k": "note", "v": "padded"}  \r',
+            b'  {"t": "2026-01-01T00:00:02Z", "k": "note", "v": "indented"}',
+            b'{"t": "2026-01-01T00:00:03Z", "k": "note", "v": "two"} {"t": "x"}',
+            b'{"t": "2026-01-01T00:00:04Z", "k": "note", "v": "caf\xc3\xa9 \\u2603"}',
+            b'{"t": "2026-01-01T00:00:05Z", "k"']
+    rec = read_recording(make(tmp_path / "edges.jsonl", b"\n".join(body) + b"\n"))
+    assert [r.value for r in rec.records] == ["padded", "indented", "café ☃"]
+    assert rec.skipped == ((4, "not JSON (Extra data)"), (6, "not JSON (Expecting ':' delimiter)"))
+
+
+def test_reading_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    path = demo_path()
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        rec = read_recording(path)
+        assert gc.isenabled()
+        oldest = {id(o) for o in gc.get_objects(generation=2)}
+        assert all(id(r) in oldest for r in rec.records)  # not left for a young collection to walk
+        gc.disable()
+        read_recording(path)
+        assert not gc.isenabled()
+        with pytest.raises(RecordingError):
+            read_recording(make(tmp_path / "bad.jsonl", b"not json\n"))
+        gc.enable()
+        with pytest.raises(RecordingError):
+            read_recording(make(tmp_path / "bad.jsonl", b"not json\n"))
+        assert gc.isenabled()
+        gc.freeze()  # objects someone froze on purpose stay frozen
+        frozen = gc.get_freeze_count()
+        read_recording(path)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()
+
+
+def test_repeated_text_is_held_once(tmp_path):
+    path = tmp_path / "r.jsonl"
+    write_run(path)
+    events = [e for e in read_recording(path).events() if e.container_id]
+    first = events[0]
+    again = [e for e in events[1:] if e.container_id == first.container_id]
+    assert again, "the run has several events of one container"
+    for e in again:  # each record's JSON gave its own strings; the reader keeps one of each
+        assert e.container_id is first.container_id and e.service is first.service
+        assert all(k1 is k2 for k1 in first.attributes for k2 in e.attributes if k1 == k2)
+        assert all(e.attributes[k] is v for k, v in first.attributes.items() if e.attributes.get(k) == v)
 
 
 def test_header_only_recording_is_valid_and_empty(tmp_path):
