@@ -174,9 +174,18 @@ def context_options(contexts: Sequence[DockerContext], found: Mapping[str, Conte
 
 
 class PickerInput(Input):
-    """The filter."""
+    """The filter; `changed` runs as its value changes, in the same turn of the loop as the keystroke (the
+    Changed message arrives a hop later, often after the key's own frame: two frames for one key)."""
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def __init__(self, changed: Callable[[], None], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.changed = changed
+
+    def _watch_value(self, value: str) -> None:
+        super()._watch_value(value)
+        self.changed()
 
 
 class PickerList(OptionList):
@@ -280,7 +289,7 @@ class PickerScreen(ModalScreen[Choice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box", classes="dialog"):
-            yield PickerInput(id="picker-filter")
+            yield PickerInput(self._changed, id="picker-filter")
             yield PickerList(id="picker-list")
             yield Static("", id="picker-status")
 
@@ -363,9 +372,9 @@ class PickerScreen(ModalScreen[Choice | None]):
         self._load()
         self._fill()
 
-    @on(Input.Changed, "#picker-filter")
     def _changed(self) -> None:
-        self._fill()
+        if self.is_mounted:
+            self._fill()
 
     def _fill(self, keep: bool = False) -> None:
         """List what matches the filter; the highlight goes to the watched service, or stays where it was
