@@ -44,8 +44,8 @@ _SPINS = 10_000  # loop turns a refresh may take to settle before the bench give
 
 def build(steps: int, services: int = SERVICES, replicas: int = REPLICAS,
           history: int = HISTORY) -> tuple[list[Any], tuple[Any, ...]]:
-    """Observations of a `replicas` x `history`-task service mid-update (1,000 tasks by default), and the
-    list of its `services`-service stack."""
+    """Observations of a `replicas` x `history`-task service mid-update (1,000 tasks by default), each
+    with new task objects as a source's reads have them, and the list of its `services`-service stack."""
     from ccci_tui.domain.model import (
         ROLE_CURRENT,
         ROLE_PREVIOUS,
@@ -91,7 +91,8 @@ def build(steps: int, services: int = SERVICES, replicas: int = REPLICAS,
         svc = ServiceState(id="svc", name=f"{stack}_app", stack=stack, index=100 + step, spec=new if step else old,
                            previous_spec=old if step else None, update_status=status if step else None,
                            updated_at=at)
-        observations.append(Observation(at=at, service=svc, tasks=tuple(tasks.values())))
+        # a source builds every task of a read anew, changed or not (the fold hands back the equal ones)
+        observations.append(Observation(at=at, service=svc, tasks=tuple(replace(t) for t in tasks.values())))
     names = tuple(f"{stack}_s{i:03d}" for i in range(services))
     stacks = (StackSummary(stack, names, "updating"),)
     return observations, stacks
