@@ -198,6 +198,21 @@ class PickerList(OptionList):
         super().__init__(id=id)
         # (option, style, width) -> (the option's index the lines were drawn at, the lines)
         self._kept: LRUCache[tuple[Option, Style, int], tuple[int, list[Strip]]] = LRUCache(1024)
+        self._lines_for: tuple[object, ...] | None = None  # what the line cache was last brought up to date for
+
+    def _update_lines(self) -> None:
+        """As OptionList's, which every drawn line calls (measuring the content region each time), but only
+        when the options, their lines, the size or the scrollbars changed since it last ran."""
+        cache = self._line_cache
+        key = (len(self.options), len(cache.lines), self.size, self.show_vertical_scrollbar,
+               self.show_horizontal_scrollbar)
+        if key != self._lines_for:
+            super()._update_lines()
+            self._lines_for = (len(self.options), len(cache.lines), *key[2:])
+
+    def notify_style_update(self) -> None:
+        self._lines_for = None  # the padding or gutter may have changed the lines' width
+        super().notify_style_update()
 
     def _get_visual(self, option: Option) -> Visual:
         visual = super()._get_visual(option)  # kept on the option
