@@ -8,6 +8,8 @@ same verdict whichever of them is looking, and the rule for when a verdict may b
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ccci_tui.domain.diagnose import diagnose
 from ccci_tui.domain.memory import MemorySeries, Samples
 from ccci_tui.domain.model import Event, Observation, RecipeState
@@ -40,6 +42,19 @@ def expected_head(expect: Expectation, recipe: RecipeState | None) -> str | None
     return recipe.head_sha if recipe is not None else None
 
 
+def same_tasks(obs: Observation, before: Observation | None) -> Observation:
+    """`obs` with each task equal to one of `before` being that object: a source builds new tasks on
+    every read, and the screen, comparing by identity first, then redraws only what changed without
+    comparing every task field by field on its own thread."""
+    if before is None or not before.tasks:
+        return obs
+    old = {t.id: t for t in before.tasks}
+    tasks = tuple(o if (o := old.get(t.id)) is not None and o == t else t for t in obs.tasks)
+    if all(a is b for a, b in zip(tasks, obs.tasks, strict=True)):
+        return obs
+    return replace(obs, tasks=tasks)
+
+
 class Fold:
     """One service's reads and events, folded in the order they were taken in."""
 
@@ -47,6 +62,7 @@ class Fold:
         self._builder = TimelineBuilder(maxlen=maxlen)
         self.latest: Observation | None = None
         self.memory = MemorySeries()
+        self._classified: Observation | None = None  # what `classified` last returned
 
     def observation(self, obs: Observation) -> list[Entry]:
         """Take a read in; returns the timeline entries it added."""
@@ -67,8 +83,12 @@ class Fold:
         return self._builder.snapshot()
 
     def classified(self) -> Observation | None:
-        """The latest read with the attempted spec's tasks marked `attempted`."""
-        return self._builder.classify(self.latest) if self.latest is not None else None
+        """The latest read with the attempted spec's tasks marked `attempted`; a task equal to one it
+        returned before is that one (`same_tasks`)."""
+        if self.latest is None:
+            return None
+        self._classified = same_tasks(self._builder.classify(self.latest), self._classified)
+        return self._classified
 
     def verdict(self, recipe: RecipeState | None, expect: Expectation, reading: tuple[str, ...] = (),
                 problem: str | None = None) -> Verdict | None:

@@ -174,9 +174,18 @@ def context_options(contexts: Sequence[DockerContext], found: Mapping[str, Conte
 
 
 class PickerInput(Input):
-    """The filter."""
+    """The filter; `changed` runs as its value changes, in the same turn of the loop as the keystroke (the
+    Changed message arrives a hop later, often after the key's own frame: two frames for one key)."""
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def __init__(self, changed: Callable[[], None], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.changed = changed
+
+    def _watch_value(self, value: str) -> None:
+        super()._watch_value(value)
+        self.changed()
 
 
 class PickerList(OptionList):
@@ -189,6 +198,21 @@ class PickerList(OptionList):
         super().__init__(id=id)
         # (option, style, width) -> (the option's index the lines were drawn at, the lines)
         self._kept: LRUCache[tuple[Option, Style, int], tuple[int, list[Strip]]] = LRUCache(1024)
+        self._lines_for: tuple[object, ...] | None = None  # what the line cache was last brought up to date for
+
+    def _update_lines(self) -> None:
+        """As OptionList's, which every drawn line calls (measuring the content region each time), but only
+        when the options, their lines, the size or the scrollbars changed since it last ran."""
+        cache = self._line_cache
+        key = (len(self.options), len(cache.lines), self.size, self.show_vertical_scrollbar,
+               self.show_horizontal_scrollbar)
+        if key != self._lines_for:
+            super()._update_lines()
+            self._lines_for = (len(self.options), len(cache.lines), *key[2:])
+
+    def notify_style_update(self) -> None:
+        self._lines_for = None  # the padding or gutter may have changed the lines' width
+        super().notify_style_update()
 
     def _get_visual(self, option: Option) -> Visual:
         visual = super()._get_visual(option)  # kept on the option
@@ -280,7 +304,7 @@ class PickerScreen(ModalScreen[Choice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box", classes="dialog"):
-            yield PickerInput(id="picker-filter")
+            yield PickerInput(self._changed, id="picker-filter")
             yield PickerList(id="picker-list")
             yield Static("", id="picker-status")
 
@@ -363,9 +387,9 @@ class PickerScreen(ModalScreen[Choice | None]):
         self._load()
         self._fill()
 
-    @on(Input.Changed, "#picker-filter")
     def _changed(self) -> None:
-        self._fill()
+        if self.is_mounted:
+            self._fill()
 
     def _fill(self, keep: bool = False) -> None:
         """List what matches the filter; the highlight goes to the watched service, or stays where it was
