@@ -18,7 +18,8 @@ import statistics
 import time
 from typing import Any
 
-from bench.common import fmt, percentile, ratio, ratio_verdict, table
+from bench.bench_tui_refresh import painted
+from bench.common import BenchError, fmt, percentile, ratio, ratio_verdict, table
 
 NAME = "tui_picker"
 NEEDS_LAB = False  # a fake stacks list: no swarm needed
@@ -39,13 +40,23 @@ def _stacks() -> tuple[Any, ...]:
 
 
 async def _press_each(pilot: Any, keys: tuple[str, ...]) -> list[float]:
+    """Main-thread CPU from a key reaching the app until the frame it caused is painted (`painted`, as
+    tui_refresh measures a refresh). The key goes in as the terminal driver delivers one; `pilot.press`
+    and `pilot.pause` would add the test harness's own waits (~8-9 ms a key, on both sides) to it."""
+    from textual import events
+    from textual.widgets import Input
+
+    app = pilot.app
     times = []
+    typed = app.screen.query_one(Input).value
     for key in keys:
         t0 = time.thread_time()
-        await pilot.press(key)
-        await pilot.pause()
-        await pilot.pause()  # the message, then the frame it caused
+        app._driver.send_message(events.Key(key, key if len(key) == 1 else None))
+        await painted(app, lambda: True)
         times.append((time.thread_time() - t0) * 1000)
+        typed = typed[:-1] if key == "backspace" else typed + key
+        if app.screen.query_one(Input).value != typed:  # the key was taken, and its frame is the one timed
+            raise BenchError(f"after {key!r} the filter says {app.screen.query_one(Input).value!r}, not {typed!r}")
     return times
 
 
