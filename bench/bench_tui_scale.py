@@ -12,9 +12,11 @@ scale: 500 replicas with five tasks per slot and a rolling update replacing one 
 - Picker: opening the services picker of the 500-service stack (each service's last read shown)
   until painted, and a keystroke in it (tui_picker's keys and baseline at this size); printed for
   context. Opening builds every row, as the baseline does: no ratio target.
-- Memory: the real TUI process (`python -m ccci_tui replay`, in a 120x36 pty) on a recording of
-  the same update (every refresh's observation of the 2,500 tasks), stepped through every entry;
-  its resident memory (VmRSS, and the peak VmHWM) from /proc. Target: under 250 MB.
+- Memory: the real TUI process in a 120x36 pty, twice: live (`python -m bench.bench_tui_scale --live`:
+  the app's own live feed and watch threads polling a fake source every 0.2 s that hands out the
+  update's reads in turn, the 500-service picker opened and typed in) and replaying a recording of
+  the same update (`python -m ccci_tui replay`, stepped through every entry); resident memory
+  (VmRSS, and the peak VmHWM) from /proc. Target: under 250 MB, both.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.bench_tui_first_paint import spawn
+from bench.bench_tui_first_paint import _ANSI, spawn
 from bench.bench_tui_refresh import build, painted, refill_tables, render, views_of
 from bench.common import BenchError, fmt, percentile, ratio, ratio_verdict, table
 
@@ -168,6 +170,82 @@ def _rss(observations: list[Any]) -> tuple[float, float, int]:
             run.close()
 
 
+class _ScaleSource:
+    """The live source the `--live` TUI watches: each read is the next of the update's observations (in a
+    loop), the stack's 500 services as the picker lists them; no events, no memory samples."""
+
+    label = "bench (500 services, fake source)"
+
+    def __init__(self, observations: list[Any], services: Any) -> None:
+        import itertools
+        import threading
+
+        self._reads = itertools.cycle(observations)
+        self._services = services
+        self._lock = threading.Lock()
+
+    def observe(self, stack: str, service: str = "app", at: Any = None) -> Any:
+        with self._lock:
+            return next(self._reads)
+
+    def events(self, stack: str, on_event: Any, on_reconnect: Any = None, on_error: Any = None) -> Any:
+        from tests.tui.support import FakeEvents
+
+        return FakeEvents()
+
+    def sample_memory(self, obs: Any) -> dict[str, int]:
+        return {}
+
+    def sample_containers(self, ids: Any) -> dict[str, int]:
+        return {}
+
+    def stacks(self) -> tuple[Any, ...]:
+        from ccci_tui.sources.swarm import StackSummary
+
+        return (StackSummary("bench", tuple(s.name for s in self._services.states), "updating"),)
+
+    def services(self, stack: str) -> tuple[Any, ...]:
+        return tuple(self._services.states) if stack == "bench" else ()
+
+
+def _live_app(steps: int) -> None:
+    """`--live`: the TUI watching the update through its live feed (run in a pty by `_rss_live`)."""
+    from ccci_tui.tui.app import AppOptions
+
+    observations, _ = build(steps, SERVICES, REPLICAS, HISTORY)
+    source = _ScaleSource(observations, _services(observations))
+    AppOptions(source=source, stack="bench", service="s000", poll_interval=0.2, memory_interval=None,
+               cursor_blink=False).build().run()
+
+
+def _rss_live(steps: int) -> tuple[float, float]:
+    """(VmRSS MB, VmHWM MB) of the live TUI after 10 s of 0.2 s polls and the picker opened and typed in."""
+    run = spawn([sys.executable, "-m", "bench.bench_tui_scale", "--live", "--steps", str(steps)], needle=b"tasks")
+    try:
+        if run.wait_for(TIMEOUT_S) is None:
+            raise BenchError(f"the live TUI never showed its tasks within {TIMEOUT_S:g} s")
+        time.sleep(5.0)  # 25 polls of 2,500 tasks
+        run.send(b"w")  # the stack's 500 services
+        time.sleep(2.0)
+        for key in b"s12":
+            run.send(bytes([key]))
+            time.sleep(0.1)
+        time.sleep(1.0)
+        with run.lock:
+            shown = _ANSI.sub(b"", bytes(run.output))
+        if b"s120" not in shown:  # the list shows s000... until "s12" filters it
+            raise BenchError("the live TUI's services picker never showed the filtered services")
+        run.send(b"\x1b")
+        time.sleep(5.0)
+        rss, peak = _status_kb(run.pid, "VmRSS") / 1024, _status_kb(run.pid, "VmHWM") / 1024
+        run.send(b"q")
+        run.wait_exit(10.0)
+        return rss, peak
+    finally:
+        run.kill()
+        run.close()
+
+
 def run(args: Any) -> dict[str, Any]:
     quick = getattr(args, "quick", False)
     steps = QUICK_STEPS if quick else FULL_STEPS
@@ -183,6 +261,7 @@ def run(args: Any) -> dict[str, Any]:
 
     keys_ours, keys_base = _keystrokes(QUICK_KEYS)
     rss, peak, stepped = _rss(observations)
+    live_rss, live_peak = _rss_live(steps)
 
     med, nmed = statistics.median(ours), statistics.median(naive)
     omed, bmed = statistics.median(opens), statistics.median(bare)
@@ -209,14 +288,18 @@ def run(args: Any) -> dict[str, Any]:
     print(f"the real TUI replaying the update ({stepped} steps): RSS {fmt(rss, 0)} MB, peak {fmt(peak, 0)} MB "
           f"(limit {RSS_LIMIT_MB:g} MB)")
     r, refresh_ok = ratio_verdict(med, nmed, TARGET_RATIO, f"clear-and-refill's median {fmt(nmed, 1)} ms, this run")
-    rss_ok = peak < RSS_LIMIT_MB
-    print(f"target: peak RSS < {RSS_LIMIT_MB:g} MB: {fmt(peak, 0)} MB -> {'PASS' if rss_ok else 'FAIL'}")
+    print(f"the real TUI live on the update (0.2 s polls, the picker opened): RSS {fmt(live_rss, 0)} MB, peak "
+          f"{fmt(live_peak, 0)} MB")
+    rss_ok = max(peak, live_peak) < RSS_LIMIT_MB
+    print(f"target: peak RSS < {RSS_LIMIT_MB:g} MB: live {fmt(live_peak, 0)} MB, replay {fmt(peak, 0)} MB -> "
+          f"{'PASS' if rss_ok else 'FAIL'}")
     return {
         "tasks": tasks, "services": SERVICES, "refreshes": len(ours), "ours_ms": ours, "naive_ms": naive,
         "ours_median_ms": med, "naive_median_ms": nmed, "ratio": r, "target_ratio": TARGET_RATIO,
         "target_ms": TARGET_RATIO * nmed, "picker_open_ms": opens, "picker_open_median_ms": omed,
         "bare_fill_median_ms": bmed, "picker_key_median_ms": kmed, "picker_key_baseline_median_ms": kbmed,
-        "rss_mb": rss, "peak_rss_mb": peak, "rss_limit_mb": RSS_LIMIT_MB,
+        "rss_mb": rss, "peak_rss_mb": peak, "live_rss_mb": live_rss, "live_peak_rss_mb": live_peak,
+        "rss_limit_mb": RSS_LIMIT_MB,
         "passed": refresh_ok and rss_ok,
     }
 
@@ -226,4 +309,10 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    run(parser.parse_args())
+    parser.add_argument("--live", action="store_true", help="run the live TUI on the fake source (for _rss_live)")
+    parser.add_argument("--steps", type=int, default=QUICK_STEPS)
+    cli = parser.parse_args()
+    if cli.live:
+        _live_app(cli.steps)
+    else:
+        run(cli)
