@@ -82,7 +82,7 @@ async def _rebuild(stacks: tuple[Any, ...], keys: tuple[str, ...]) -> list[float
     from textual.app import App, ComposeResult
     from textual.widgets import Input, OptionList
 
-    from ccci_tui.tui.screens.picker import picker_options
+    from ccci_tui.tui.picker_rows import picker_options
 
     class Rebuild(App[None]):
         def compose(self) -> ComposeResult:

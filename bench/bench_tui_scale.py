@@ -99,7 +99,7 @@ async def _fill_bare(stack: Any) -> list[float]:
     from textual.app import App, ComposeResult
     from textual.widgets import Input, OptionList
 
-    from ccci_tui.tui.screens.picker import picker_options
+    from ccci_tui.tui.picker_rows import picker_options
 
     class Bare(App[None]):
         def compose(self) -> ComposeResult:

@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # the picker, the contexts and the live feed load when first 
     from ccci_tui.sources.source import LiveSource
     from ccci_tui.sources.swarm import StackSummary
     from ccci_tui.tui.live_feed import LiveFeed
+    from ccci_tui.tui.picker_rows import Choice
     from ccci_tui.tui.screens.main import MainScreen
-    from ccci_tui.tui.screens.picker import Choice
 
 RERUN_HOLDS = "A re-run is running: the stack stays in view until it ends."
 
@@ -194,7 +194,7 @@ class Switching(RerunFlow):
         list_stacks(self.source, lambda found, error: self._post(ServicesRead(stack, found, error)), stack)
 
     def on_services_read(self, message: ServicesRead) -> None:
-        from ccci_tui.tui.screens.picker import short_service, step_service
+        from ccci_tui.tui.picker_rows import short_service, step_service
 
         steps, self._steps, self._stepping = self._steps, 0, False
         live, stack = self.live, message.stack

@@ -7,7 +7,8 @@ from textual.app import App
 from textual.widgets import Input, OptionList
 
 from ccci_tui.sources.swarm import StackSummary
-from ccci_tui.tui.screens.picker import Choice, PickerScreen, picker_options
+from ccci_tui.tui.picker_rows import Choice, picker_options
+from ccci_tui.tui.screens.picker import PickerScreen
 
 STACK = "shop"
 STACKS = (StackSummary(STACK, tuple(f"{STACK}_s{i:02d}" for i in range(40)), "updating"),)

@@ -21,9 +21,10 @@ from ccci_tui.sources.swarm import StackSummary
 from ccci_tui.sources.target import Target
 from ccci_tui.tui.app import AppOptions
 from ccci_tui.tui.commands import COMMANDS, applies, help_rows
+from ccci_tui.tui.picker_rows import step_service
 from ccci_tui.tui.screens.help import HelpScreen
 from ccci_tui.tui.screens.main import MainScreen
-from ccci_tui.tui.screens.picker import PickerScreen, step_service
+from ccci_tui.tui.screens.picker import PickerScreen
 from ccci_tui.tui.view import View
 from tests.tui.support import RECIPE_STATE, FakeSwarm, Notes, run_observations, screen_text, wait_until
 
