@@ -24,8 +24,8 @@ NOT_BEFORE_FIRST_PAINT = (
     "ccci_tui.sources.contexts", "ccci_tui.sources.swarm", "ccci_tui.sources.engine_api",
     "ccci_tui.sources.live", "ccci_tui.sources.recipe", "ccci_tui.sources.target", "ccci_tui.sources.preflight",
     "ccci_tui.tui.compare_source", "ccci_tui.tui.live_feed", "ccci_tui.tui.recording_tap",
-    "ccci_tui.tui.rerunner",
-    "ccci_tui.tui.screens.compare", "ccci_tui.tui.screens.rerun", "ccci_tui.tui.screens.picker", "ccci_tui.tui.picker_rows",
+    "ccci_tui.tui.rerunner", "ccci_tui.tui.picker_rows",
+    "ccci_tui.tui.screens.compare", "ccci_tui.tui.screens.rerun", "ccci_tui.tui.screens.picker",
     "ccci_tui.tui.screens.help", "ccci_tui.tui.screens.evidence",
 )
 
