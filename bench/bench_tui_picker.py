@@ -18,7 +18,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.bench_tui_refresh import painted
+from bench.bench_tui_refresh import bench_app, painted
 from bench.common import BenchError, fmt, percentile, ratio, ratio_verdict, table
 
 NAME = "tui_picker"
@@ -61,17 +61,9 @@ async def _press_each(pilot: Any, keys: tuple[str, ...]) -> list[float]:
 
 
 async def _ours(stacks: tuple[Any, ...], keys: tuple[str, ...]) -> list[float]:
-    from ccci_tui.tui.app import AppOptions
     from ccci_tui.tui.screens.picker import PickerScreen
 
-    class Idle:
-        label = "bench"
-
-    app = AppOptions(source=Idle(), stack=None, cursor_blink=False).build()
-    async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
-        await app.pop_screen()  # live without a stack opens a loading picker; this one has the fake list
-        await pilot.pause()
+    async with bench_app() as (app, pilot):  # its own picker has the fake list
         app.push_screen(PickerScreen(stacks))
         await pilot.pause()
         await pilot.pause()

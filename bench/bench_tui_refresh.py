@@ -20,9 +20,10 @@ picker keystroke has its own benchmark (bench_tui_picker).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from bench.common import BenchError, fmt, percentile, ratio, ratio_verdict, table
 
 NAME = "tui_refresh"
+NEEDS_LAB = False  # synthetic views in the real app: no swarm needed
 TARGET_RATIO = 0.35  # issue 16: ours/clear-and-refill, medians of the same run
 SERVICES = 200
 REPLICAS = 200
@@ -238,18 +240,26 @@ async def painted(app: Any, shown: Callable[[], bool], rounds: int = 2) -> None:
         screen._on_timer_update()
 
 
-async def render(views: list[Any], pilot_pauses: bool = False) -> list[float]:
+@contextlib.asynccontextmanager
+async def bench_app() -> AsyncIterator[tuple[Any, Any]]:
+    """(app, pilot): the whole live app at 120x36 with no stack and its opening picker closed, so the
+    bench hands it views or screens itself."""
     from ccci_tui.tui.app import AppOptions
 
     class Idle:
         label = "bench"
 
     app = AppOptions(source=Idle(), stack=None, cursor_blink=False).build()
-    times: list[float] = []
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        await app.pop_screen()  # live without a stack opens the picker; here views come from the bench
+        await app.pop_screen()  # live without a stack opens the picker
         await pilot.pause()
+        yield app, pilot
+
+
+async def render(views: list[Any], pilot_pauses: bool = False) -> list[float]:
+    times: list[float] = []
+    async with bench_app() as (app, pilot):
         for i, view in enumerate(views):
             t0 = time.thread_time()
             app.publish_view(view)

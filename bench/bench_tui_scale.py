@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_tui_first_paint import _ANSI, spawn
-from bench.bench_tui_refresh import build, painted, refill_tables, render, views_of
+from bench.bench_tui_refresh import bench_app, build, painted, refill_tables, render, views_of
 from bench.common import BenchError, fmt, percentile, ratio, ratio_verdict, table
 
 NAME = "tui_scale"
@@ -71,18 +71,10 @@ def _services(observations: list[Any]) -> Any:
 
 async def _open_picker(stack: Any) -> list[float]:
     """Main-thread CPU from pushing the services picker until it is painted, each of PICKER_OPENS opens."""
-    from ccci_tui.tui.app import AppOptions
     from ccci_tui.tui.screens.picker import PickerScreen
 
-    class Idle:
-        label = "bench"
-
-    app = AppOptions(source=Idle(), stack=None, cursor_blink=False).build()
     times: list[float] = []
-    async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
-        await app.pop_screen()  # live without a stack opens the picker; this one has the fake list
-        await pilot.pause()
+    async with bench_app() as (app, pilot):
         for _ in range(PICKER_OPENS):
             picker = PickerScreen([stack], current=("bench", "s000"), stack="bench")
             t0 = time.thread_time()
