@@ -168,6 +168,8 @@ class MemoryReads:
             except SwarmError as exc:
                 failures.append(exc)
                 return cid, None
+            if not isinstance(stats, dict):
+                return cid, None  # an empty answer: the container was removed while the engine waited to read it
             current, peak, cgroup = convert.memory_sample(stats)
             when = parse_engine_time(stats.get("read")) or datetime.now(UTC)
             return cid, None if current is None else MemoryReading(current, peak, when, cgroup)

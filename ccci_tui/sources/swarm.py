@@ -101,6 +101,8 @@ class SwarmSource(MemoryReads, NodeEngines):
         except SwarmError:
             raise
         except Exception as exc:  # noqa: BLE001 - docker-py's errors, mapped below
+            if isinstance(exc, ValueError) and not str(getattr(exc, "doc", "-")).strip():
+                return None  # an empty answer (docker-py cannot decode it): None, as the plain client gives it
             error, lost = self._docker_error(what, exc)
             if lost:
                 self._drop(getattr(fn, "__self__", None))

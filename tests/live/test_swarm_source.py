@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -12,7 +13,7 @@ from ccci_tui.sources.errors import SwarmError
 from ccci_tui.sources.live import LiveWatch
 from ccci_tui.sources.swarm import SwarmSource
 from tests.support.deploy import deploy_recipe
-from tests.support.recipes import BASE_TAG
+from tests.support.recipes import BASE_TAG, LAB_IMAGE
 
 pytestmark = pytest.mark.live
 
@@ -112,3 +113,63 @@ def test_unreachable_daemon_is_a_clear_error():
     source = SwarmSource("unix:///nonexistent/docker.sock", timeout=2)
     with pytest.raises(SwarmError, match="unreachable at unix:///nonexistent/docker.sock"):
         source.stacks()
+
+
+def _empty(answer: object) -> bool:
+    """A stats answer with an empty body, as each client gives it: None, or docker-py failing to decode it."""
+    return answer is None or (isinstance(answer, ValueError) and not str(getattr(answer, "doc", "-")).strip())
+
+
+@pytest.mark.parametrize("client", ["plain", "docker-py"])
+def test_stats_of_a_container_removed_while_they_wait_answer_nothing_and_sampling_goes_on(swarm, client):
+    """The real engine: stats wait for the collector's next tick (up to 1 s); a container removed meanwhile gets a
+    200 with an empty body. Sampling takes that as "gone" (the last reading stays), never as an error nor as a
+    lost connection (docker-py, as over ssh) — a node's context reads every container on it, and other stacks'
+    containers come and go all the time."""
+    prefix = swarm.new_stack()
+    containers = [swarm.client.containers.run(LAB_IMAGE, ["sleep", "300"], name=f"{prefix}-stats{i}", detach=True)
+                  for i in range(12)]
+    time.sleep(1.5)  # running for a while: their stats now wait for the collector's tick
+    source = SwarmSource()
+    if client == "docker-py":
+        source._client = source._docker_client()
+    api = source.api
+    answers: list[object] = []
+    real = api.stats
+
+    def spy(cid: str, **kwargs: object) -> object:
+        try:
+            answer = real(cid, **kwargs)
+        except Exception as exc:
+            answers.append(exc)
+            raise
+        answers.append(answer)
+        return answer
+
+    api.stats = spy
+    try:
+        for i, container in enumerate(containers):
+            out: dict[str, object] = {}
+
+            def sample(cid: str = container.id, out: dict[str, object] = out) -> None:
+                try:
+                    out["found"] = source.sample_containers([cid])
+                except Exception as exc:  # noqa: BLE001 - the assertion below names it
+                    out["error"] = exc
+
+            reader = threading.Thread(target=sample)
+            reader.start()
+            time.sleep(0.05 + 0.1 * (i % 4))
+            container.remove(force=True)
+            reader.join(timeout=10)
+            assert "error" not in out, out
+            if any(map(_empty, answers)):
+                assert out["found"] == {}, out
+                break
+        assert api.stats is spy and source._client is api  # the connection was not taken as lost
+        assert any(map(_empty, answers)), f"no empty stats answer in {len(answers)} removals: {answers!r:.300}"
+    finally:
+        source.close()
+        for container in containers:
+            with contextlib.suppress(Exception):
+                container.remove(force=True)

@@ -83,3 +83,16 @@ def test_stats_run_on_daemon_threads_so_quitting_never_waits_for_them() -> None:
     source = _source(engine)
     assert len(source.sample_containers([f"c{i:03}" for i in range(8)])) == 8  # two at once, or the barrier breaks
     assert len(engine.threads) > 1 and all(daemon for _, daemon in engine.threads), engine.threads
+
+
+def test_a_container_removed_while_its_stats_are_read_keeps_its_last_reading() -> None:
+    """The engine answers 200 with an empty body when the container goes while stats wait for the collector
+    (tests/live/test_swarm_source.py shows it on the real engine): no reading, and the others still count."""
+    engine = _Engine(3)
+    source = _source(engine)
+    assert set(source.sample_containers(["c000", "c001", "c002"])) == {"c000", "c001", "c002"}
+    before = source._memory["c001"]
+    real = engine.stats
+    engine.stats = lambda cid, stream, one_shot: None if cid == "c001" else real(cid, stream, one_shot)
+    assert set(source.sample_containers(["c000", "c001", "c002"])) == {"c000", "c002"}
+    assert source._memory["c001"] == before
