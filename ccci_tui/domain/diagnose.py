@@ -194,6 +194,30 @@ def _settled(ctx: Case, after: datetime | None, no_update: bool) -> Verdict:
     return _make(ctx, v.CONVERGED, f"Converged: {stamp_note} and {running}", done)
 
 
+def _restored_not_running(ctx: Case, since: datetime | None) -> Verdict:
+    """rollback_completed with no restored task running. Swarm completes a rollback that finds no dirty slot at
+    once, while the restored task is still pending or starting (reference run F): that is not yet a verdict.
+    A restored task that failed, or one no node takes past the grace, is."""
+    pending = [t for t in ctx.tasks if fl.waits_for_node(t)]
+    failed = [t for t in fl.current_failures(ctx.tasks, since, ended=True) if t not in pending]
+    stuck = [t for t in pending if t.role == ROLE_CURRENT and ctx.waited(t) >= PENDING_GRACE_S]
+    starting = [t for t in ctx.tasks if t.role == ROLE_CURRENT and not t.terminal and t.desired in ("ready", "running")]
+    if starting and not failed and not stuck:
+        t = starting[0]
+        return _make(ctx, v.IN_PROGRESS, f"Swarm rolled the upgrade back; the restored version is starting (task "
+                     f"{t.id[:12]} is {t.state})", "Wait for it to run (ccci-tui wait).", task=t)
+    cause, task = "", None
+    if failed:
+        task = failed[-1]
+        cause = f": its task {task.id[:12]} {fl.explain(task, ctx.timeline, bool(ctx.svc.spec.healthcheck)).phrase}"
+    elif stuck:
+        task = stuck[0]
+        cause = f": its task {task.id[:12]} is pending with {task.err!r}"
+    return _make(ctx, v.ROLLBACK_UNHEALTHY,
+                 f"Swarm rolled the upgrade back, but the restored version is not running either{cause}",
+                 "Both versions fail: read the task logs; the base may need the same fix.", task=task)
+
+
 def diagnose(
     obs: Observation,
     recipe: RecipeState | None = None,
@@ -272,9 +296,7 @@ def _by_status(ctx: Case) -> Verdict:
                      f"Fix the cause, then `docker service update --rollback` or redeploy {ctx.stack}.", task=task)
     if st.state == ROLLBACK_COMPLETED:
         if not fl.running(ctx.tasks):
-            return _make(ctx, v.ROLLBACK_UNHEALTHY,
-                         "Swarm rolled the upgrade back, but the restored version is not running either",
-                         "Both versions fail: read the task logs; the base may need the same fix.")
+            return _restored_not_running(ctx, st.started_at)
         if _manual_rollback(ctx):
             note = Evidence(v.SRC_STATUS, "a manually requested rollback (docker service rollback) swapped Spec "
                             "and PreviousSpec: Swarm did not decide this")

@@ -67,7 +67,34 @@ def test_e_pause_names_the_failed_task():
 
 def test_f_rollback_with_nothing_running_is_rollback_unhealthy():
     verdict = first(replay("F"), v.ROLLBACK_UNHEALTHY)
-    assert "not running" in verdict.summary
+    assert "not running either: its task ex9ewm8iv763 exited with code 3" in verdict.summary
+    assert verdict.task_id.startswith("ex9ewm8iv763") and verdict.exit_code == 1
+
+
+def test_f_a_restored_task_still_starting_at_rollback_completed_is_no_verdict_yet():
+    """Run F: rollback_completed came 2 ms after rollback_started, the restored task still pending; it failed 5 s
+    later. Until then nothing says the base fails too."""
+    results = replay("F")
+    done = [(obs, vd) for obs, vd in results
+            if obs.service.update_status and obs.service.update_status.state == "rollback_completed"]
+    before_exit = [vd for obs, vd in done if not any(t.id.startswith("ex9ewm") and t.terminal for t in obs.tasks)]
+    assert before_exit and all(vd.kind == v.IN_PROGRESS and vd.exit_code == 3 for vd in before_exit)
+    assert before_exit[0].summary == ("Swarm rolled the upgrade back; the restored version is starting "
+                                      "(task ex9ewm8iv763 is pending)")
+
+
+def test_a_restored_task_that_ends_by_itself_after_the_rollback_is_rollback_unhealthy():
+    """Run F with the restored task ending `complete`, exit 0 (as a task killed for never turning healthy ends,
+    reference run A): it did not fail, yet the restored version is not running. That is the verdict, not a
+    restored version forever "starting"."""
+    def ended(task):
+        if task.id.startswith("ex9ewm") and task.state == "failed":
+            return replace(task, state="complete", exit_code=0, err=None, message="finished")
+        return task
+
+    items = [replace(i, tasks=tuple(map(ended, i.tasks))) if isinstance(i, Observation) else i for i in merged("F")]
+    verdict = first(verdicts(items, EXPECT), v.ROLLBACK_UNHEALTHY)
+    assert verdict.task_id.startswith("ex9ewm8iv763"), verdict
 
 
 def test_g_crash_after_monitor_follows_converged():
