@@ -129,7 +129,7 @@ def test_unschedulable_start_first_is_update_stuck(swarm, recipe_repo, capsys):
     recipe = recipe_repo(head_script="base", reservation="13G")  # fits once on this 24 GiB node, not twice
     stack = swarm.new_stack()
     base_running(swarm, recipe, stack)
-    rc, doc = wait_json(capsys, recipe, stack, *deploy_cmd(recipe, stack), timeout="30")
+    rc, doc = wait_json(capsys, recipe, stack, *deploy_cmd(recipe, stack))
     assert (rc, doc["verdict"]["kind"]) == (1, "update-stuck"), doc.get("verdict", doc)
     assert "no suitable node" in doc["verdict"]["summary"]
 
