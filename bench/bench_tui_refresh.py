@@ -157,7 +157,8 @@ async def _tables_only(rows: list[tuple[list[Any], list[Any]]], datatable: bool)
     from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 
-    from ccci_tui.tui.widgets.synced_table import SyncedTable, _same_row
+    from ccci_tui.tui.widgets.synced_table import SyncedTable
+    from ccci_tui.tui.widgets.table_cells import same_row
 
     def dt_sync(table: Any, wanted: list[Any], cache: dict[str, tuple[Any, ...]]) -> None:
         # what the panes did on DataTable: diff by key, update_cell what changed, sort when needed
@@ -173,7 +174,7 @@ async def _tables_only(rows: list[tuple[list[Any], list[Any]]], datatable: bool)
                 if old is None:
                     table.add_row(*cells, key=key)
                     added = True
-                elif not _same_row(old, cells):
+                elif not same_row(old, cells):
                     for col, a, b in zip(cols, old, cells, strict=False):
                         if a != b:
                             table.update_cell(key, col, b)

@@ -14,7 +14,8 @@ from textual.strip import Strip
 
 from ccci_tui.domain.timeline import SPEC, SPEC_WRITE, TASK, Entry
 from ccci_tui.tui.view import EMPTY_TIMELINE, LIVE, View
-from ccci_tui.tui.widgets.synced_table import Row, SyncedTable
+from ccci_tui.tui.widgets.synced_table import SyncedTable
+from ccci_tui.tui.widgets.table_cells import Row
 from ccci_tui.tui.widgets.timeline_pane import TimelineTable
 from tests.tui.support import screen_text
 

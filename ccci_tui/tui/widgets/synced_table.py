@@ -9,9 +9,7 @@ on the Line API: a frame renders the visible lines only, from per-row strips cac
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from math import ceil
+from collections.abc import Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from rich.segment import Segment
@@ -22,39 +20,15 @@ from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Offset, Region, Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
-from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
-Row = tuple[str, Sequence[Any]]
+from ccci_tui.tui.widgets.table_cells import Row, as_text, same_row
+from ccci_tui.tui.widgets.thrifty_scroll import ThriftyScrollView
+
 _PAD = 1  # spaces each side of a cell, as DataTable draws them
 
 
-
-class TaskMessage(Message):
-    """A table's row names a task (None: the row is about no task)."""
-
-    def __init__(self, task_id: str | None) -> None:
-        super().__init__()
-        self.task_id = task_id
-
-class KeyCell(Text):
-    """A first-column cell that carries its row key (kept for callers that sort by it)."""
-
-    def __init__(self, text: str | Text, row_key: str, style: str = "") -> None:
-        if isinstance(text, Text):
-            super().__init__(text.plain, style=text.style)
-            self.spans = list(text.spans)
-        else:
-            super().__init__(text, style=style)
-        self.row_key = row_key
-
-
-def _as_text(value: Any) -> Text:
-    return value if isinstance(value, Text) else Text(str(value))
-
-
-class SyncedTable(ScrollView, can_focus=True):
+class SyncedTable(ThriftyScrollView, can_focus=True):
     """`sync(rows)` makes the table show `rows` in that order with the fewest changes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -124,9 +98,6 @@ class SyncedTable(ScrollView, can_focus=True):
         self._frame: _Frame | None = None
         self._drawn: dict[int, tuple[str | None, int, bool]] = {}  # line -> (row key, version, cursor) drawn there
         self._subtitle: str | None = None
-        self._batching = 0
-        self._bars_set: set[ScrollBar] = set()  # bars given new sizes or a new position in this batch
-        self._bars_drawn: dict[ScrollBar, tuple[int, int, int]] = {}  # bar -> the thumb it was last drawn with
 
     # ---- columns and rows -------------------------------------------------------------
 
@@ -195,13 +166,13 @@ class SyncedTable(ScrollView, can_focus=True):
             if old is cells:
                 continue  # the caller's row cache handed back the very same row
             cells = tuple(cells)
-            if old is not None and _same_row(old, cells):
+            if old is not None and same_row(old, cells):
                 continue
             self._cells[key] = cells
             self._version[key] = self._version.get(key, 0) + 1
             changed = True
             for i, cell in enumerate(cells[: len(widths)]):
-                width = _as_text(cell).cell_len
+                width = as_text(cell).cell_len
                 if width > widths[i]:  # columns only grow: a table that narrows jitters
                     widths[i], grew = width, True
         self._shown_rows, self._shown_ids = list(rows), ids
@@ -237,64 +208,6 @@ class SyncedTable(ScrollView, can_focus=True):
         # appears or goes asks for a layout itself (show_*_scrollbar)
         self.set_reactive(SyncedTable.virtual_size, size)
         self._scroll_update(size)
-
-    # ---- scrollbars: redrawn only when their thumb moves ----------------------------------
-    # A live table grows by a row or two per refresh; that rarely moves a thumb by one of the
-    # eighths of a cell it is drawn in, and each redraw of a bar costs more than the rows changed.
-
-    def _scroll_update(self, virtual_size: Size) -> None:
-        self._refresh_scrollbars()
-        width, height = self.container_size
-        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
-            self._set_bar(self.vertical_scrollbar, window_virtual_size=virtual_size.height,
-                          window_size=height - self.scrollbar_size_horizontal)
-        if self.show_horizontal_scrollbar and self.styles.scrollbar_size_horizontal:
-            self._set_bar(self.horizontal_scrollbar, window_virtual_size=virtual_size.width,
-                          window_size=width - self.scrollbar_size_vertical)
-        self.scroll_x = self.validate_scroll_x(self.scroll_x)
-        self.scroll_y = self.validate_scroll_y(self.scroll_y)
-
-    @contextmanager
-    def updating(self) -> Iterator[None]:
-        """Rows, cursor and scroll changed inside redraw a scrollbar once, at the end, if its thumb moved
-        (more rows, then a scroll to follow them, often leave it where it was)."""
-        self._batching += 1
-        try:
-            yield
-        finally:
-            self._batching -= 1
-            if not self._batching:
-                self._check_bars()
-
-    def _set_bar(self, bar: ScrollBar, **values: float) -> None:
-        for name, value in values.items():
-            bar.set_reactive(getattr(ScrollBar, name), value)
-        self._bars_set.add(bar)
-        if not self._batching:
-            self._check_bars()
-
-    def _check_bars(self) -> None:
-        for bar in self._bars_set:
-            thumb = _thumb(bar)
-            if not bar.is_mounted or thumb is None or self._bars_drawn.get(bar) != thumb:
-                bar.refresh()
-            if bar.is_mounted and thumb is not None:
-                self._bars_drawn[bar] = thumb
-            else:  # a bar not mounted yet loses a refresh: ask again next time
-                self._bars_drawn.pop(bar, None)
-        self._bars_set.clear()
-
-    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
-        if self.show_horizontal_scrollbar:
-            self._set_bar(self.horizontal_scrollbar, position=new_value)
-        if round(old_value) != round(new_value):
-            self.refresh(self.size.region)
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        if self.show_vertical_scrollbar:
-            self._set_bar(self.vertical_scrollbar, position=new_value)
-        if round(old_value) != round(new_value):
-            self.refresh(self.size.region)
 
     # ---- cursor -------------------------------------------------------------------------
 
@@ -438,7 +351,7 @@ class SyncedTable(ScrollView, can_focus=True):
         console = self.app.console
         segments: list[Segment] = []
         for cell, w in zip(cells, self._widths, strict=False):
-            text = _as_text(cell).copy()
+            text = as_text(cell).copy()
             if "\n" in text.plain:  # one line per row: an error with newlines must not break the strip
                 text = Text(text.plain.replace("\n", " "), style=text.style)
             text.truncate(w, overflow="ellipsis", pad=True)
@@ -451,19 +364,6 @@ class SyncedTable(ScrollView, can_focus=True):
         return strip
 
 
-def _thumb(bar: ScrollBar) -> tuple[int, int, int] | None:
-    """Where `bar` draws its thumb, in eighths of a cell (ScrollBar._render_bar and
-    ScrollBarRender.render_bar in Textual 8.2, which pyproject pins)."""
-    virtual = ceil(bar.window_virtual_size)
-    window = ceil(bar.window_size if bar.window_size < bar.window_virtual_size else 0)
-    size = bar.size.height if bar.vertical else bar.size.width
-    if not (window and size and virtual and size != virtual):
-        return None
-    thumb = max(1, window / (virtual / size))
-    start = int((size - thumb) * (bar.position / (virtual - window)) * 8)
-    return size, start, start + ceil(thumb * 8)
-
-
 class _Frame(NamedTuple):
     """What the lines of one frame share."""
 
@@ -473,14 +373,3 @@ class _Frame(NamedTuple):
     offset: Offset
     width: int
     widths: tuple[int, ...]
-
-
-def _same(a: Any, b: Any) -> bool:
-    # rich's Text equality ignores the base style; a row turning dim must count as a change
-    if isinstance(a, Text) and isinstance(b, Text):
-        return a.plain == b.plain and a.spans == b.spans and a.style == b.style
-    return bool(a == b)
-
-
-def _same_row(a: Sequence[Any], b: Sequence[Any]) -> bool:
-    return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))

@@ -9,7 +9,8 @@ from rich.text import Text
 from ccci_tui.domain.model import ROLE_ATTEMPTED, ROLE_CURRENT, ROLE_PREVIOUS, TaskState
 from ccci_tui.tui.format import memory_bar, safe
 from ccci_tui.tui.view import View
-from ccci_tui.tui.widgets.synced_table import KeyCell, Row, SyncedTable, TaskMessage
+from ccci_tui.tui.widgets.synced_table import SyncedTable
+from ccci_tui.tui.widgets.table_cells import KeyCell, Row, TaskMessage
 
 # the error before the memory bar: errors are short, and the first thing to read
 COLUMNS = ("", "slot", "task", "node", "spec", "state", "desired", "exit", "OOM", "error", "memory")

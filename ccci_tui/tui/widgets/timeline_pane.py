@@ -12,7 +12,8 @@ from textual.message import Message
 from ccci_tui.domain.timeline import ERROR, EVENT, GONE, SPEC, STATUS, Entry
 from ccci_tui.tui.format import abs_time, deploy_anchors, is_deploy, rel_time, safe
 from ccci_tui.tui.view import RERUN, View
-from ccci_tui.tui.widgets.synced_table import KeyCell, Row, SyncedTable, TaskMessage
+from ccci_tui.tui.widgets.synced_table import SyncedTable
+from ccci_tui.tui.widgets.table_cells import KeyCell, Row, TaskMessage
 
 COLUMNS = ("", "time", "what", "entry")
 _FAILING = frozenset({"failed", "rejected", "oom", "die", "health_status: unhealthy", "rollback_started",
