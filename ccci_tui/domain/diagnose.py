@@ -147,7 +147,7 @@ def _erased_rollback(ctx: Case) -> list[Evidence]:
 def _settled(ctx: Case, after: datetime | None, no_update: bool) -> Verdict:
     """completed, or no status: crashes, wrong commit, converged or still starting."""
     pending = [t for t in ctx.tasks if fl.waits_for_node(t)]
-    crashed = [t for t in fl.current_failures(ctx.tasks, after) if t not in pending]  # waiting is not crashing
+    crashed = fl.current_failures(ctx.tasks, after)
     up = fl.running(ctx.tasks)
     if crashed and after is not None:
         t = crashed[-1]
@@ -198,10 +198,9 @@ def _restored_not_running(ctx: Case, since: datetime | None) -> Verdict:
     """rollback_completed with no restored task running. Swarm completes a rollback that finds no dirty slot at
     once, while the restored task is still pending or starting (reference run F): that is not yet a verdict.
     A restored task that failed, or one no node takes past the grace, is."""
-    pending = [t for t in ctx.tasks if fl.waits_for_node(t)]
-    failed = [t for t in fl.current_failures(ctx.tasks, since, ended=True) if t not in pending]
-    stuck = [t for t in pending if t.role == ROLE_CURRENT and ctx.waited(t) >= PENDING_GRACE_S]
+    failed = fl.current_failures(ctx.tasks, since, ended=True)
     starting = [t for t in ctx.tasks if t.role == ROLE_CURRENT and not t.terminal and t.desired in ("ready", "running")]
+    stuck = [t for t in starting if fl.waits_for_node(t) and ctx.waited(t) >= PENDING_GRACE_S]
     if starting and not failed and not stuck:
         t = starting[0]
         return _make(ctx, v.IN_PROGRESS, f"Swarm rolled the upgrade back; the restored version is starting (task "

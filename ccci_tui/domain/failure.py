@@ -148,10 +148,11 @@ def _ended_by_itself(task: TaskState) -> bool:
 
 def current_failures(tasks: tuple[TaskState, ...], after: datetime | None, ended: bool = False) -> list[TaskState]:
     """Up-to-date tasks that failed after `after` (e.g. the update's CompletedAt); with `ended`, also those that
-    ended by themselves (`complete`: exited 0, or killed for never turning healthy)."""
+    ended by themselves (`complete`: exited 0, or killed for never turning healthy). A task waiting for a node
+    has not failed: it waits."""
     return [
         t for t in tasks
-        if t.role == ROLE_CURRENT and (is_failed(t) or (ended and _ended_by_itself(t)))
+        if t.role == ROLE_CURRENT and (is_failed(t) or (ended and _ended_by_itself(t))) and not waits_for_node(t)
         and (after is None or (t.updated_at or after) > after)
     ]
 
